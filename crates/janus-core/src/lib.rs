@@ -1,0 +1,22 @@
+//! Janus core: the domain types and pure rules everything else builds on.
+//!
+//! Money and prices are exact fixed-point integers ([`money`]); orders move through one
+//! transition table ([`order`]); the [`state::Portfolio`] is the ledger of cash, frozen cash and
+//! positions; [`rules`] holds the A-share market rules (boards and price limits, lots, fees);
+//! [`journal`] defines what a run records and the [`journal::Store`] interface. No I/O here.
+#![forbid(unsafe_code)]
+
+pub mod journal;
+pub mod money;
+pub mod order;
+pub mod rules;
+pub mod state;
+
+pub use journal::{
+    AccountSnapshot, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Store,
+    StoreError,
+};
+pub use money::{parse_price, Money, Price, Qty, Rate};
+pub use order::{Order, OrderEvent, OrderId, OrderStatus, OrderType, Side};
+pub use rules::{Board, FeeSchedule, Fees, LimitRules, LotRules};
+pub use state::{Account, LedgerError, Portfolio, Position, SymbolId};
