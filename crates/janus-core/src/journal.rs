@@ -133,7 +133,13 @@ impl RiskReason {
 
     /// Refused by the market at the fill point rather than by the pre-trade risk checks.
     pub fn is_market(self) -> bool {
-        matches!(self, RiskReason::MarketSuspended | RiskReason::MarketLimitUp | RiskReason::MarketLimitDown | RiskReason::VolumeCap)
+        matches!(
+            self,
+            RiskReason::MarketSuspended
+                | RiskReason::MarketLimitUp
+                | RiskReason::MarketLimitDown
+                | RiskReason::VolumeCap
+        )
     }
 }
 

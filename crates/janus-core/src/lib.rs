@@ -13,10 +13,10 @@ pub mod rules;
 pub mod state;
 
 pub use journal::{
-    AccountSnapshot, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Store,
-    StoreError,
+    AccountSnapshot, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus,
+    Store, StoreError,
 };
 pub use money::{parse_price, Money, Price, Qty, Rate};
 pub use order::{Order, OrderEvent, OrderId, OrderStatus, OrderType, Side};
 pub use rules::{Board, FeeSchedule, Fees, LimitRules, LotRules};
-pub use state::{Account, LedgerError, Portfolio, Position, SymbolId};
+pub use state::{Account, FillSpec, LedgerError, Portfolio, Position, SymbolId};

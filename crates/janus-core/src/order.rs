@@ -73,7 +73,9 @@ pub enum OrderEvent {
     /// The risk manager refused it.
     Reject,
     /// A fill that leaves `remaining` shares open afterwards.
-    Fill { remaining: Qty },
+    Fill {
+        remaining: Qty,
+    },
     Cancel,
     /// The day ended with shares still open.
     Expire,
@@ -215,7 +217,9 @@ mod tests {
                 (S::New, E::Accept) => Some(S::Accepted),
                 (S::New, E::Reject) => Some(S::Rejected),
                 (S::New, E::Cancel) => Some(S::Canceled),
-                (S::Accepted, E::Fill { remaining: 0 }) | (S::PartiallyFilled, E::Fill { remaining: 0 }) => Some(S::Filled),
+                (S::Accepted, E::Fill { remaining: 0 }) | (S::PartiallyFilled, E::Fill { remaining: 0 }) => {
+                    Some(S::Filled)
+                }
                 (S::Accepted, E::Fill { .. }) | (S::PartiallyFilled, E::Fill { .. }) => Some(S::PartiallyFilled),
                 (S::Accepted, E::Cancel) | (S::PartiallyFilled, E::Cancel) => Some(S::Canceled),
                 (S::Accepted, E::Expire) | (S::PartiallyFilled, E::Expire) => Some(S::Expired),

@@ -106,12 +106,12 @@ pub struct FeeSchedule {
 impl Default for FeeSchedule {
     fn default() -> Self {
         FeeSchedule {
-            commission: Rate(25_000),           // 0.025%
-            min_commission: Money(50_000),      // 5 CNY
-            stamp_duty_before: Rate(100_000),   // 0.1%
-            stamp_duty_after: Rate(50_000),     // 0.05%
+            commission: Rate(25_000),         // 0.025%
+            min_commission: Money(50_000),    // 5 CNY
+            stamp_duty_before: Rate(100_000), // 0.1%
+            stamp_duty_after: Rate(50_000),   // 0.05%
             stamp_duty_change_date: NaiveDate::from_ymd_opt(2023, 8, 28).expect("valid date"),
-            transfer: Rate(1_000),              // 0.001%
+            transfer: Rate(1_000), // 0.001%
         }
     }
 }

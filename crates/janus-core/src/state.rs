@@ -70,6 +70,16 @@ impl Position {
     }
 }
 
+/// One execution to book: `qty` shares at `price` on `date`; `reference` is the bar's price
+/// for the fill mode, kept to measure slippage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillSpec {
+    pub price: Price,
+    pub qty: Qty,
+    pub reference: Price,
+    pub date: NaiveDate,
+}
+
 /// Why the ledger refused a change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
@@ -90,7 +100,10 @@ pub struct Portfolio {
 
 impl Portfolio {
     pub fn new(initial_cash: Money) -> Portfolio {
-        Portfolio { account: Account { available_cash: initial_cash, frozen_cash: Money::ZERO }, positions: BTreeMap::new() }
+        Portfolio {
+            account: Account { available_cash: initial_cash, frozen_cash: Money::ZERO },
+            positions: BTreeMap::new(),
+        }
     }
 
     pub fn market_value(&self) -> Money {
@@ -117,7 +130,11 @@ impl Portfolio {
     pub fn accept_sell(&mut self, order: &mut Order, sid: SymbolId) -> Result<(), LedgerError> {
         let sellable = self.positions.get(&sid).map_or(0, |p| p.sellable);
         if order.quantity > sellable {
-            return Err(LedgerError::InsufficientShares { symbol: order.symbol.clone(), need: order.quantity, sellable });
+            return Err(LedgerError::InsufficientShares {
+                symbol: order.symbol.clone(),
+                need: order.quantity,
+                sellable,
+            });
         }
         order.apply(OrderEvent::Accept, order.created)?;
         if let Some(p) = self.positions.get_mut(&sid) {
@@ -133,12 +150,10 @@ impl Portfolio {
         &mut self,
         order: &mut Order,
         sid: SymbolId,
-        price: Price,
-        qty: Qty,
-        reference: Price,
-        date: NaiveDate,
+        exec: FillSpec,
         fees: &FeeSchedule,
     ) -> Result<ExecutionLog, LedgerError> {
+        let FillSpec { price, qty, reference, date } = exec;
         let is_sell = order.side == Side::Sell;
         let notional = price.notional(qty);
         let total = fees.order_fees(order.filled_notional + notional, is_sell, date);
@@ -158,7 +173,10 @@ impl Portfolio {
                 let from_frozen = cost.min(order.frozen_cash);
                 let from_available = cost - from_frozen;
                 if from_available > self.account.available_cash {
-                    return Err(LedgerError::InsufficientCash { need: from_available, available: self.account.available_cash });
+                    return Err(LedgerError::InsufficientCash {
+                        need: from_available,
+                        available: self.account.available_cash,
+                    });
                 }
                 order.frozen_cash -= from_frozen;
                 self.account.frozen_cash -= from_frozen;

@@ -1,0 +1,103 @@
+//! `janus bench`: throughput of loading and of the engine, and peak memory, on a large
+//! synthetic market. Generation and loading are timed apart from the engine.
+
+use crate::run::LazyProgress;
+use anyhow::{Context, Result};
+use clap::Args;
+use janus_core::{RunMeta, RunStatus};
+use janus_data::GenConfig;
+use janus_engine::{Backtest, EngineConfig, StrategyConfig};
+use janus_store::MemoryStore;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 5_000)]
+    pub symbols: usize,
+    #[arg(long, default_value_t = 2_500)]
+    pub days: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Skip the CSV round trip (write, then load) and run the engine on the generated panel.
+    #[arg(long)]
+    pub no_csv: bool,
+}
+
+/// Peak resident memory of this process so far, in bytes (Linux; `None` elsewhere).
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+fn rate(n: usize, secs: f64) -> String {
+    format!("{:.2} M/s", n as f64 / secs / 1e6)
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let limits = janus_core::LimitRules::default();
+    let g = GenConfig { seed: args.seed, n_symbols: args.symbols, n_days: args.days, ..GenConfig::default() };
+    println!("janus bench: {} symbols x {} days, seed {}", g.n_symbols, g.n_days, g.seed);
+
+    let t = Instant::now();
+    let mut panel = janus_data::generate(&g, &limits);
+    let gen_secs = t.elapsed().as_secs_f64();
+    let bars = panel.n_bars();
+    println!("generate   {:>9.2} s  {} bars  ({})", gen_secs, bars, rate(bars, gen_secs));
+
+    if !args.no_csv {
+        let path = std::env::temp_dir().join(format!("janus-bench-{}.csv", std::process::id()));
+        let t = Instant::now();
+        let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        janus_data::write_csv(&panel, std::io::BufWriter::with_capacity(1 << 20, file))?;
+        let write_secs = t.elapsed().as_secs_f64();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!("write csv  {:>9.2} s  {}  ({} rows)", write_secs, mib(size), rate(bars, write_secs));
+        drop(panel);
+        let t = Instant::now();
+        let loaded = janus_data::load_csv(&path, &limits);
+        let load_secs = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&path);
+        panel = loaded?;
+        println!(
+            "load csv   {:>9.2} s  load throughput {} bars/s ({})",
+            load_secs,
+            (bars as f64 / load_secs) as u64,
+            rate(bars, load_secs)
+        );
+    }
+
+    let cfg = EngineConfig::default();
+    let strategy_cfg = StrategyConfig::default();
+    let mut strategy = janus_engine::engine::default_strategy(&strategy_cfg, &panel)?;
+    let mut store = MemoryStore::new();
+    let meta = RunMeta {
+        run_id: "bench".into(),
+        config: String::new(),
+        data_source: "bench".into(),
+        status: RunStatus::Running,
+    };
+    let mut engine = Backtest::new(&panel, cfg)?;
+    let mut progress = LazyProgress::new(panel.n_dates() as u64, "engine", true);
+    let t = Instant::now();
+    let outcome = engine.run(0..panel.n_dates(), &mut strategy, &mut store, &meta, &mut |d, _| progress.set(d))?;
+    let engine_secs = t.elapsed().as_secs_f64();
+    progress.finish();
+    println!(
+        "engine     {:>9.2} s  engine throughput {} bars/s ({})  final value {}",
+        engine_secs,
+        (outcome.bars as f64 / engine_secs) as u64,
+        rate(outcome.bars, engine_secs),
+        outcome.final_value
+    );
+    match peak_memory_bytes() {
+        Some(b) => println!("peak memory {}", mib(b)),
+        None => println!("peak memory: not available on this platform"),
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! The TOML configuration file: data source, dates, output, and the engine and strategy
+//! sections. Unknown keys are errors, so a typo never silently falls back to a default.
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use janus_engine::config::{FeesConfig, FillConfig, MarketConfig, RiskConfig, StrategyConfig};
+use janus_engine::EngineConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The commented default configuration, shipped with the binary.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../examples/config.toml");
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    pub source: String,
+    pub seed: u64,
+    pub symbols: usize,
+    pub days: usize,
+    pub start: NaiveDate,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        let g = janus_data::GenConfig::default();
+        DataConfig { source: "synthetic".into(), seed: g.seed, symbols: g.n_symbols, days: g.n_days, start: g.start }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BacktestRange {
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { dir: PathBuf::from("runs") }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub run_id: Option<String>,
+    pub initial_cash: f64,
+    pub data: DataConfig,
+    pub backtest: BacktestRange,
+    pub output: OutputConfig,
+    pub market: MarketConfig,
+    pub fees: FeesConfig,
+    pub fill: FillConfig,
+    pub risk: RiskConfig,
+    pub strategy: StrategyConfig,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        let e = EngineConfig::default();
+        FileConfig {
+            run_id: None,
+            initial_cash: e.initial_cash,
+            data: DataConfig::default(),
+            backtest: BacktestRange::default(),
+            output: OutputConfig::default(),
+            market: e.market,
+            fees: e.fees,
+            fill: e.fill,
+            risk: e.risk,
+            strategy: StrategyConfig::default(),
+        }
+    }
+}
+
+/// A loaded config and the text it came from (kept with the run for provenance).
+pub struct Loaded {
+    pub config: FileConfig,
+    pub text: String,
+    /// Folder relative data paths are resolved against.
+    pub base: PathBuf,
+}
+
+impl FileConfig {
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            initial_cash: self.initial_cash,
+            market: self.market.clone(),
+            fees: self.fees.clone(),
+            fill: self.fill.clone(),
+            risk: self.risk.clone(),
+        }
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<FileConfig> {
+        let cfg: FileConfig = toml::from_str(text).with_context(|| format!("config {origin} is not valid"))?;
+        cfg.engine().validate().with_context(|| format!("config {origin}"))?;
+        cfg.strategy.validate().with_context(|| format!("config {origin}"))?;
+        if cfg.data.source == "synthetic" && (cfg.data.symbols == 0 || cfg.data.days < 2) {
+            bail!("config {origin}: `data.symbols` must be at least 1 and `data.days` at least 2");
+        }
+        if let (Some(s), Some(e)) = (cfg.backtest.start, cfg.backtest.end) {
+            if s > e {
+                bail!("config {origin}: `backtest.start` ({s}) is after `backtest.end` ({e})");
+            }
+        }
+        if let Some(id) = &cfg.run_id {
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                bail!("config {origin}: `run_id` {id:?} may use only letters, digits, '-', '_' and '.'");
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// Read a config file, or the built-in defaults when `path` is `None`.
+pub fn load(path: Option<&Path>) -> Result<Loaded> {
+    match path {
+        None => Ok(Loaded {
+            config: FileConfig::parse(DEFAULT_CONFIG, "(built-in defaults)")?,
+            text: DEFAULT_CONFIG.to_string(),
+            base: PathBuf::from("."),
+        }),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?;
+            let config = FileConfig::parse(&text, &p.display().to_string())?;
+            let base = p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+            Ok(Loaded { config, text, base })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_parses_and_equals_the_defaults() {
+        let cfg = FileConfig::parse(DEFAULT_CONFIG, "default").unwrap();
+        assert_eq!(cfg.engine(), EngineConfig::default());
+        assert_eq!(cfg.strategy, StrategyConfig::default());
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let err = FileConfig::parse("[risk]\nmax_postions = 3\n", "x.toml").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("max_postions") && msg.contains("x.toml"), "{msg}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = FileConfig::parse("[fill]\nvolume_participation = 2.0\n", "x.toml").unwrap_err();
+        assert!(format!("{err:#}").contains("fill.volume_participation"));
+        let err = FileConfig::parse("[fill]\nprice = \"midday\"\n", "x.toml").unwrap_err();
+        assert!(format!("{err:#}").contains("midday"));
+    }
+}

@@ -1,0 +1,166 @@
+//! `janus backtest` and `janus gen-data`: wiring config, data, engine, store and outputs.
+
+use crate::config::{self, FileConfig};
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use janus_core::{RunMeta, RunStatus, Store};
+use janus_data::{GenConfig, Panel};
+use janus_engine::{derive_run_id, Backtest};
+use janus_store::MemoryStore;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct BacktestArgs {
+    /// TOML config file (see `janus config` for every key, with comments).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Long-format CSV of daily bars; overrides `data.source` of the config.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Folder for run folders; overrides `output.dir`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run id (names the run folder); default: derived from the config and the data.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// No progress bar and no summary, only the run folder's path.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Load or generate the bars a config asks for. Returns the panel and a description of it.
+pub fn load_data(cfg: &FileConfig, base: &Path, data_override: Option<&Path>) -> Result<(Panel, String)> {
+    let limits = cfg.market.limits;
+    let path = match data_override {
+        Some(p) => Some(p.to_path_buf()),
+        None if cfg.data.source == "synthetic" => None,
+        None => Some(base.join(&cfg.data.source)),
+    };
+    match path {
+        Some(p) => {
+            let panel = janus_data::load_csv(&p, &limits)?;
+            Ok((panel, format!("csv:{}", p.display())))
+        }
+        None => {
+            let g = GenConfig {
+                seed: cfg.data.seed,
+                n_symbols: cfg.data.symbols,
+                n_days: cfg.data.days,
+                start: cfg.data.start,
+            };
+            let panel = janus_data::generate(&g, &limits);
+            Ok((
+                panel,
+                format!("synthetic:seed={},symbols={},days={},start={}", g.seed, g.n_symbols, g.n_days, g.start),
+            ))
+        }
+    }
+}
+
+/// Indices of the panel's dates inside the configured range.
+pub fn day_range(panel: &Panel, start: Option<NaiveDate>, end: Option<NaiveDate>) -> Result<std::ops::Range<usize>> {
+    let lo = start.map_or(0, |s| panel.dates.partition_point(|d| *d < s));
+    let hi = end.map_or(panel.n_dates(), |e| panel.dates.partition_point(|d| *d <= e));
+    if lo >= hi {
+        bail!(
+            "the backtest range {}..{} selects no trading day; the data covers {}..{}",
+            start.map_or("start".into(), |d| d.to_string()),
+            end.map_or("end".into(), |d| d.to_string()),
+            panel.dates.first().map_or("-".into(), |d| d.to_string()),
+            panel.dates.last().map_or("-".into(), |d| d.to_string()),
+        );
+    }
+    Ok(lo..hi)
+}
+
+/// A progress bar that stays hidden for the first second, so short runs print nothing.
+pub struct LazyProgress {
+    bar: ProgressBar,
+    started: Instant,
+    shown: bool,
+    enabled: bool,
+}
+
+impl LazyProgress {
+    pub fn new(len: u64, message: &str, enabled: bool) -> LazyProgress {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} days, {per_sec}, eta {eta}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.to_string());
+        LazyProgress { bar, started: Instant::now(), shown: false, enabled }
+    }
+    pub fn set(&mut self, pos: usize) {
+        if self.enabled && !self.shown && self.started.elapsed().as_secs_f64() > 1.0 {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.shown = true;
+        }
+        if self.shown {
+            self.bar.set_position(pos as u64);
+        }
+    }
+    pub fn finish(&self) {
+        if self.shown {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+pub fn backtest(args: &BacktestArgs) -> Result<()> {
+    let loaded = config::load(args.config.as_deref())?;
+    let cfg = &loaded.config;
+    let (panel, source) = load_data(cfg, &loaded.base, args.data.as_deref())?;
+    let range = day_range(&panel, cfg.backtest.start, cfg.backtest.end)?;
+    let run_id = match args.run_id.as_ref().or(cfg.run_id.as_ref()) {
+        Some(id) => id.clone(),
+        None => derive_run_id(&loaded.text, &source),
+    };
+    if run_id.is_empty() || !run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        bail!("run id {run_id:?} may use only letters, digits, '-', '_' and '.'");
+    }
+    let meta = RunMeta {
+        run_id: run_id.clone(),
+        config: loaded.text.clone(),
+        data_source: source,
+        status: RunStatus::Running,
+    };
+
+    let mut store = MemoryStore::new();
+    let mut strategy = janus_engine::engine::default_strategy(&cfg.strategy, &panel)?;
+    let mut engine = Backtest::new(&panel, cfg.engine())?;
+    let mut progress = LazyProgress::new(range.len() as u64, "backtest", !args.quiet);
+    let outcome = engine.run(range, &mut strategy, &mut store, &meta, &mut |done, _| progress.set(done))?;
+    progress.finish();
+
+    let record = store.load_run(&run_id)?;
+    let meta = store.list_runs()?.into_iter().find(|m| m.run_id == run_id).unwrap_or(meta);
+    let trips = janus_report::round_trips(&record);
+    let initial = janus_core::Money::from_yuan(cfg.initial_cash);
+    let metrics = janus_report::compute_metrics(&record, initial, &trips);
+    let out_root = args.out.clone().unwrap_or_else(|| cfg.output.dir.clone());
+    let dir = out_root.join(&run_id);
+    janus_report::write_run_folder(&dir, &meta, &record, &metrics, &trips)
+        .with_context(|| format!("writing the run folder {}", dir.display()))?;
+    if args.quiet {
+        println!("{}", dir.display());
+    } else {
+        println!("{}", janus_report::summary_text(&meta, &metrics));
+        println!("{} days, {} bars. Run folder: {}", outcome.days, outcome.bars, dir.display());
+    }
+    Ok(())
+}
+
+pub fn gen_data(out: &Path, seed: u64, symbols: usize, days: usize, start: NaiveDate) -> Result<()> {
+    if symbols == 0 || days < 2 {
+        bail!("--symbols must be at least 1 and --days at least 2");
+    }
+    let panel = janus_data::generate(&GenConfig { seed, n_symbols: symbols, n_days: days, start }, &Default::default());
+    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    janus_data::write_csv(&panel, std::io::BufWriter::new(file))
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote {} bars of {} symbols over {} days to {}", panel.n_bars(), symbols, days, out.display());
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Engine configuration: market rules, fees, fill model, risk limits and strategy parameters.
+//! Every field has an A-share default; the CLI reads these sections from the TOML config.
+
+use chrono::NaiveDate;
+use janus_core::{FeeSchedule, LimitRules, LotRules, Money, Rate};
+use serde::{Deserialize, Serialize};
+
+/// Which price of the execution bar a fill takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillPrice {
+    Open,
+    Vwap,
+    Close,
+}
+
+/// When a price limit blocks a fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitBlock {
+    /// Blocked whenever the fill price is at (or beyond) the limit.
+    AtLimit,
+    /// Blocked only on a one-price bar sealed at the limit (high == low == limit).
+    OnePrice,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FillConfig {
+    pub price: FillPrice,
+    pub limit_block: LimitBlock,
+    /// Largest share of a bar's volume one symbol's fills may take (0 < x <= 1).
+    pub volume_participation: f64,
+    /// Adverse slippage against the reference price, in basis points (rounded to the tick).
+    pub slippage_bps: f64,
+}
+
+impl Default for FillConfig {
+    fn default() -> Self {
+        FillConfig {
+            price: FillPrice::Open,
+            limit_block: LimitBlock::AtLimit,
+            volume_participation: 0.1,
+            slippage_bps: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeesConfig {
+    pub commission_rate: f64,
+    pub min_commission: f64,
+    pub stamp_duty_before: f64,
+    pub stamp_duty_after: f64,
+    pub stamp_duty_change_date: NaiveDate,
+    pub transfer_rate: f64,
+}
+
+impl Default for FeesConfig {
+    fn default() -> Self {
+        let f = FeeSchedule::default();
+        FeesConfig {
+            commission_rate: f.commission.as_f64(),
+            min_commission: f.min_commission.as_f64(),
+            stamp_duty_before: f.stamp_duty_before.as_f64(),
+            stamp_duty_after: f.stamp_duty_after.as_f64(),
+            stamp_duty_change_date: f.stamp_duty_change_date,
+            transfer_rate: f.transfer.as_f64(),
+        }
+    }
+}
+
+impl FeesConfig {
+    /// The exact schedule (rates to 1e-8, money to 0.0001 CNY).
+    pub fn schedule(&self) -> FeeSchedule {
+        FeeSchedule {
+            commission: Rate::from_f64(self.commission_rate),
+            min_commission: Money::from_yuan(self.min_commission),
+            stamp_duty_before: Rate::from_f64(self.stamp_duty_before),
+            stamp_duty_after: Rate::from_f64(self.stamp_duty_after),
+            stamp_duty_change_date: self.stamp_duty_change_date,
+            transfer: Rate::from_f64(self.transfer_rate),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// Cap on one symbol's share of total asset, pending orders included.
+    pub max_position_pct: f64,
+    pub max_positions: usize,
+    /// Equity falling more than this fraction from the previous close blocks new buys that day.
+    pub circuit_breaker_pct: f64,
+    /// Refuse buys of stocks that closed at limit-up and sells of stocks that closed at
+    /// limit-down when the order is placed (the fill is checked against the next bar anyway).
+    pub reject_at_limit_close: bool,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig { max_position_pct: 0.2, max_positions: 10, circuit_breaker_pct: 0.05, reject_at_limit_close: true }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    pub lot: i64,
+    pub limits: LimitRules,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig { lot: LotRules::default().lot, limits: LimitRules::default() }
+    }
+}
+
+/// The built-in buy model: rank by past return.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuyModelConfig {
+    /// `momentum` buys the strongest past returns, `reversal` the weakest.
+    pub kind: String,
+    /// Trading days of the past return.
+    pub lookback: usize,
+    /// Leave ST names out of the ranking.
+    pub skip_st: bool,
+    /// Boards the buy model may pick from (`main`, `chinext`, `star`, `beijing`).
+    pub boards: Vec<String>,
+}
+
+impl Default for BuyModelConfig {
+    fn default() -> Self {
+        BuyModelConfig {
+            kind: "momentum".into(),
+            lookback: 20,
+            skip_st: true,
+            boards: vec!["main".into(), "chinext".into(), "star".into(), "beijing".into()],
+        }
+    }
+}
+
+/// The built-in sell model: exit rules on a position's own features.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SellModelConfig {
+    pub kind: String,
+    /// Sell when the price is this far below the high since entry (0.1 = 10%).
+    pub trailing_stop: f64,
+    pub take_profit: f64,
+    pub stop_loss: f64,
+    /// Sell after this many trading days held (0 = never).
+    pub max_days: u32,
+}
+
+impl Default for SellModelConfig {
+    fn default() -> Self {
+        SellModelConfig { kind: "rules".into(), trailing_stop: 0.10, take_profit: 0.30, stop_loss: 0.08, max_days: 20 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StrategyConfig {
+    /// A position is sold when the sell model's probability exceeds this.
+    pub sell_threshold: f64,
+    pub buy: BuyModelConfig,
+    pub sell: SellModelConfig,
+}
+
+impl Default for StrategyConfig {
+    fn default() -> Self {
+        StrategyConfig { sell_threshold: 0.5, buy: BuyModelConfig::default(), sell: SellModelConfig::default() }
+    }
+}
+
+/// Everything the engine needs besides the data and the strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    pub initial_cash: f64,
+    pub market: MarketConfig,
+    pub fees: FeesConfig,
+    pub fill: FillConfig,
+    pub risk: RiskConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            initial_cash: 1_000_000.0,
+            market: MarketConfig::default(),
+            fees: FeesConfig::default(),
+            fill: FillConfig::default(),
+            risk: RiskConfig::default(),
+        }
+    }
+}
+
+/// A configuration value that cannot work, naming its key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid config value for `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError { key: key.into(), message: message.into() })
+    }
+}
+
+impl EngineConfig {
+    /// Reject values that would make a run meaningless, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.initial_cash.is_finite() && self.initial_cash > 0.0,
+            "initial_cash",
+            "must be a positive amount of CNY",
+        )?;
+        check(self.initial_cash < 1e14, "initial_cash", "is too large for the fixed-point ledger (max 1e14 CNY)")?;
+        check(self.market.lot > 0, "market.lot", "must be a positive number of shares")?;
+        let f = &self.fees;
+        for (k, v) in [
+            ("fees.commission_rate", f.commission_rate),
+            ("fees.min_commission", f.min_commission),
+            ("fees.stamp_duty_before", f.stamp_duty_before),
+            ("fees.stamp_duty_after", f.stamp_duty_after),
+            ("fees.transfer_rate", f.transfer_rate),
+        ] {
+            check(v.is_finite() && v >= 0.0, k, "must be a non-negative number")?;
+        }
+        check(f.commission_rate < 0.1, "fees.commission_rate", "is a fraction (0.00025 = 0.025%), not a percentage")?;
+        let v = self.fill.volume_participation;
+        check(
+            v > 0.0 && v <= 1.0,
+            "fill.volume_participation",
+            "must be in (0, 1], e.g. 0.1 for 10% of the bar's volume",
+        )?;
+        check(
+            self.fill.slippage_bps >= 0.0 && self.fill.slippage_bps < 1000.0,
+            "fill.slippage_bps",
+            "must be in [0, 1000)",
+        )?;
+        let r = &self.risk;
+        check(r.max_position_pct > 0.0 && r.max_position_pct <= 1.0, "risk.max_position_pct", "must be in (0, 1]")?;
+        check(r.max_positions > 0, "risk.max_positions", "must be at least 1")?;
+        check(r.circuit_breaker_pct > 0.0, "risk.circuit_breaker_pct", "must be positive (e.g. 0.05 for 5%)")?;
+        for (k, bps) in [
+            ("market.limits.main_bps", self.market.limits.main_bps),
+            ("market.limits.chinext_bps", self.market.limits.chinext_bps),
+            ("market.limits.star_bps", self.market.limits.star_bps),
+            ("market.limits.beijing_bps", self.market.limits.beijing_bps),
+            ("market.limits.st_bps", self.market.limits.st_bps),
+        ] {
+            check((1..10_000).contains(&bps), k, "must be between 1 and 9999 basis points")?;
+        }
+        Ok(())
+    }
+}
+
+impl StrategyConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.buy.kind == "momentum" || self.buy.kind == "reversal",
+            "strategy.buy.kind",
+            "must be \"momentum\" or \"reversal\"",
+        )?;
+        check(self.buy.lookback >= 1, "strategy.buy.lookback", "must be at least 1 trading day")?;
+        for b in &self.buy.boards {
+            check(
+                ["main", "chinext", "star", "beijing"].contains(&b.as_str()),
+                "strategy.buy.boards",
+                "lists boards from main, chinext, star, beijing",
+            )?;
+        }
+        check(self.sell.kind == "rules", "strategy.sell.kind", "must be \"rules\"")?;
+        check((0.0..=1.0).contains(&self.sell_threshold), "strategy.sell_threshold", "must be in [0, 1]")?;
+        for (k, v) in [
+            ("strategy.sell.trailing_stop", self.sell.trailing_stop),
+            ("strategy.sell.take_profit", self.sell.take_profit),
+            ("strategy.sell.stop_loss", self.sell.stop_loss),
+        ] {
+            check(v.is_finite() && v >= 0.0, k, "must be a non-negative fraction (0 turns the rule off)")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! Strategies read a view of the market and the portfolio and return intents; the engine
+//! turns intents into orders through the risk manager. The dual-model strategy keeps buying
+//! and selling separate: a [`SellModel`] scores each held position, a [`BuyModel`] ranks the
+//! market.
+
+use crate::config::{BuyModelConfig, SellModelConfig, StrategyConfig};
+use janus_core::{Board, OrderType, Portfolio, Position, Qty, Side, SymbolId};
+use janus_data::Panel;
+
+/// What a strategy may look at after a day's close.
+pub struct StrategyView<'a> {
+    pub panel: &'a Panel,
+    /// Index of the day just closed; orders fill on `day + 1`.
+    pub day: usize,
+    pub portfolio: &'a Portfolio,
+    pub max_positions: usize,
+    /// Symbols whose sells the market refused at least once in the current holding.
+    pub refused_sell: &'a [bool],
+}
+
+/// A wish to trade; the engine sizes, checks and books it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intent {
+    pub sid: SymbolId,
+    pub side: Side,
+    /// Shares; `None` lets the engine decide (sell everything sellable, or size a buy with the
+    /// equal-weight sizer).
+    pub qty: Option<Qty>,
+    pub order_type: OrderType,
+    /// Why, kept on the order (`trailing_stop`, `buy_rank`, ...).
+    pub tag: String,
+}
+
+/// A day's decisions: sells first, then buy candidates best first.
+#[derive(Clone, Debug, Default)]
+pub struct Decisions {
+    pub sells: Vec<Intent>,
+    pub buys: Vec<Intent>,
+    /// The engine admits buys in order until this many were accepted.
+    pub max_new_buys: usize,
+}
+
+impl Decisions {
+    pub fn clear(&mut self) {
+        self.sells.clear();
+        self.buys.clear();
+        self.max_new_buys = 0;
+    }
+}
+
+pub trait Strategy {
+    fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions);
+}
+
+/// What the sell model sees of one position on one day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PositionFeatures {
+    /// Unrealized return against the cost basis.
+    pub ret: f64,
+    /// Drop from the high since entry (0.1 = 10% below the high).
+    pub drawdown: f64,
+    pub days_held: u32,
+    /// Today's volume over its mean of the previous 20 trading days (1.0 when unknown).
+    pub volume_spike: f64,
+    /// The market refused a sell of this position before.
+    pub refused_before: bool,
+}
+
+impl PositionFeatures {
+    pub fn compute(panel: &Panel, day: usize, sid: SymbolId, pos: &Position, refused_before: bool) -> PositionFeatures {
+        PositionFeatures {
+            ret: pos.current_return(),
+            drawdown: pos.drawdown_from_high(),
+            days_held: pos.days_held,
+            volume_spike: volume_spike(panel, day, sid, 20),
+            refused_before,
+        }
+    }
+}
+
+/// Volume on `day` over the mean volume of up to `window` earlier bars with volume.
+pub fn volume_spike(panel: &Panel, day: usize, sid: SymbolId, window: usize) -> f64 {
+    let today = panel.volume[panel.idx(day, sid)];
+    let (mut sum, mut n) = (0.0, 0usize);
+    let mut d = day;
+    while d > 0 && n < window {
+        d -= 1;
+        let v = panel.volume[panel.idx(d, sid)];
+        if v > 0.0 {
+            sum += v;
+            n += 1;
+        }
+    }
+    if n == 0 || sum <= 0.0 || today <= 0.0 {
+        1.0
+    } else {
+        today / (sum / n as f64)
+    }
+}
+
+/// A sell model's answer: probability, and the rule or model that drove it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SellSignal {
+    pub probability: f64,
+    pub reason: &'static str,
+}
+
+pub trait SellModel {
+    fn evaluate(&self, f: &PositionFeatures) -> SellSignal;
+}
+
+pub trait BuyModel {
+    /// Push `(symbol, score)` for every symbol the model would buy after `day`'s close;
+    /// higher is better. Symbols left out are not bought.
+    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>);
+}
+
+/// Exit rules: trailing stop from the high since entry, take profit, stop loss, max days held.
+#[derive(Clone, Debug)]
+pub struct RuleSellModel {
+    pub cfg: SellModelConfig,
+}
+
+impl SellModel for RuleSellModel {
+    fn evaluate(&self, f: &PositionFeatures) -> SellSignal {
+        let c = &self.cfg;
+        let reason = if c.stop_loss > 0.0 && f.ret <= -c.stop_loss {
+            Some("stop_loss")
+        } else if c.trailing_stop > 0.0 && f.drawdown >= c.trailing_stop {
+            Some("trailing_stop")
+        } else if c.take_profit > 0.0 && f.ret >= c.take_profit {
+            Some("take_profit")
+        } else if c.max_days > 0 && f.days_held >= c.max_days {
+            Some("max_days")
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => SellSignal { probability: 1.0, reason: r },
+            None => SellSignal { probability: 0.0, reason: "hold" },
+        }
+    }
+}
+
+/// Rank by the return over `lookback` trading days (momentum), or its negative (reversal).
+#[derive(Clone, Debug)]
+pub struct MomentumBuyModel {
+    pub lookback: usize,
+    pub reversal: bool,
+    pub skip_st: bool,
+    /// Per symbol: may the model pick it (board filter).
+    pub allowed: Vec<bool>,
+}
+
+impl MomentumBuyModel {
+    pub fn new(cfg: &BuyModelConfig, panel: &Panel) -> MomentumBuyModel {
+        let allowed = panel.boards.iter().map(|b: &Board| cfg.boards.iter().any(|n| n == b.name())).collect();
+        MomentumBuyModel { lookback: cfg.lookback, reversal: cfg.kind == "reversal", skip_st: cfg.skip_st, allowed }
+    }
+}
+
+impl BuyModel for MomentumBuyModel {
+    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>) {
+        if day < self.lookback {
+            return;
+        }
+        let n = panel.n_symbols();
+        let today = day * n;
+        let past = (day - self.lookback) * n;
+        let flags_now = &panel.flags[today..today + n];
+        let flags_then = &panel.flags[past..past + n];
+        let close_now = &panel.close[today..today + n];
+        let close_then = &panel.close[past..past + n];
+        use janus_data::panel::flag;
+        for s in 0..n {
+            let f = flags_now[s];
+            if f & flag::PRESENT == 0 || f & flag::PAUSED != 0 || flags_then[s] & flag::PRESENT == 0 {
+                continue;
+            }
+            if (self.skip_st && f & flag::ST != 0) || !self.allowed[s] {
+                continue;
+            }
+            let r = close_now[s].0 as f64 / close_then[s].0 as f64 - 1.0;
+            out.push((s as SymbolId, if self.reversal { -r } else { r }));
+        }
+    }
+}
+
+/// Sell scan first, then the buy model's best names while slots are free.
+pub struct DualModelStrategy {
+    pub buy: Box<dyn BuyModel>,
+    pub sell: Box<dyn SellModel>,
+    pub sell_threshold: f64,
+    /// Candidates offered per free slot, so that refused names can be replaced.
+    pub candidates_per_slot: usize,
+    scores: Vec<(SymbolId, f64)>,
+}
+
+impl DualModelStrategy {
+    pub fn new(buy: Box<dyn BuyModel>, sell: Box<dyn SellModel>, sell_threshold: f64) -> DualModelStrategy {
+        DualModelStrategy { buy, sell, sell_threshold, candidates_per_slot: 3, scores: Vec::new() }
+    }
+
+    /// The built-in models from the config.
+    pub fn from_config(cfg: &StrategyConfig, panel: &Panel) -> DualModelStrategy {
+        DualModelStrategy::new(
+            Box::new(MomentumBuyModel::new(&cfg.buy, panel)),
+            Box::new(RuleSellModel { cfg: cfg.sell.clone() }),
+            cfg.sell_threshold,
+        )
+    }
+}
+
+impl Strategy for DualModelStrategy {
+    fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
+        let panel = view.panel;
+        for (&sid, pos) in &view.portfolio.positions {
+            let features = PositionFeatures::compute(panel, view.day, sid, pos, view.refused_sell[sid as usize]);
+            let signal = self.sell.evaluate(&features);
+            if signal.probability > self.sell_threshold {
+                out.sells.push(Intent {
+                    sid,
+                    side: Side::Sell,
+                    qty: None,
+                    order_type: OrderType::Market,
+                    tag: signal.reason.to_string(),
+                });
+            }
+        }
+        let held = view.portfolio.positions.len();
+        let free = view.max_positions.saturating_sub(held);
+        out.max_new_buys = free;
+        if free == 0 {
+            return;
+        }
+        self.scores.clear();
+        self.buy.score(panel, view.day, &mut self.scores);
+        self.scores.retain(|(sid, s)| s.is_finite() && !view.portfolio.positions.contains_key(sid));
+        let k = (free * self.candidates_per_slot).min(self.scores.len());
+        if k == 0 {
+            return;
+        }
+        // Best first; ties broken by symbol id so the ranking is deterministic.
+        let better = |a: &(SymbolId, f64), b: &(SymbolId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if k < self.scores.len() {
+            self.scores.select_nth_unstable_by(k - 1, better);
+            self.scores.truncate(k);
+        }
+        self.scores.sort_unstable_by(better);
+        for &(sid, _) in &self.scores {
+            out.buys.push(Intent {
+                sid,
+                side: Side::Buy,
+                qty: None,
+                order_type: OrderType::Market,
+                tag: "buy_rank".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(ret: f64, drawdown: f64, days_held: u32) -> PositionFeatures {
+        PositionFeatures { ret, drawdown, days_held, volume_spike: 1.0, refused_before: false }
+    }
+
+    #[test]
+    fn rule_sell_model_names_the_rule_that_fired() {
+        let m = RuleSellModel { cfg: SellModelConfig::default() };
+        assert_eq!(m.evaluate(&features(-0.09, 0.09, 1)).reason, "stop_loss");
+        assert_eq!(m.evaluate(&features(0.15, 0.12, 3)).reason, "trailing_stop");
+        assert_eq!(m.evaluate(&features(0.31, 0.0, 3)).reason, "take_profit");
+        assert_eq!(m.evaluate(&features(0.01, 0.01, 20)).reason, "max_days");
+        let hold = m.evaluate(&features(0.05, 0.02, 5));
+        assert_eq!((hold.probability, hold.reason), (0.0, "hold"));
+    }
+
+    #[test]
+    fn a_zero_threshold_turns_a_rule_off() {
+        let m = RuleSellModel { cfg: SellModelConfig { stop_loss: 0.0, max_days: 0, ..SellModelConfig::default() } };
+        assert_eq!(m.evaluate(&features(-0.5, 0.0, 100)).reason, "hold");
+    }
+}

@@ -1,0 +1,95 @@
+//! The one-screen terminal summary of a run.
+
+use crate::metrics::Metrics;
+use janus_core::RunMeta;
+use std::fmt::Write;
+
+/// Rejection reasons listed one per line; the rest are counted on one line.
+const TOP_REASONS: usize = 5;
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_string(), |x| format!("{:.2}%", x * 100.0))
+}
+
+fn signed_pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_string(), |x| format!("{:+.2}%", x * 100.0))
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}"))
+}
+
+/// An aligned summary of at most 25 lines: performance, trades, costs and refusals.
+pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: String| {
+        let _ = writeln!(out, "  {label:<16}{value}");
+    };
+    let period = match (m.start_date, m.end_date) {
+        (Some(s), Some(e)) => format!("{s} .. {e} ({} trading days)", m.trading_days),
+        _ => "no trading day recorded".to_string(),
+    };
+    line("Period", period);
+    line("Final value", format!("{} (initial {})", m.final_value, m.initial_cash));
+    line("Total return", format!("{}  annualized {}", signed_pct(m.total_return), signed_pct(m.annualized_return)));
+    line("Volatility", format!("{} annualized", pct(m.annualized_volatility)));
+    line("Sharpe", num(m.sharpe));
+    let dd_dates = match (m.max_drawdown_start, m.max_drawdown_end) {
+        (Some(s), Some(e)) => format!(" ({s} .. {e})"),
+        _ => String::new(),
+    };
+    line("Max drawdown", format!("{}{dd_dates}", pct(Some(m.max_drawdown))));
+    line("Round trips", format!("{} closed, {} open at the end", m.round_trips, m.open_positions_at_end));
+    line("Win rate", pct(m.win_rate));
+    line("P/L ratio", num(m.profit_loss_ratio));
+    line("Turnover", m.turnover.map_or_else(|| "n/a".to_string(), |t| format!("{t:.2}x per year")));
+    line("Fees", format!("{} (commission {}, taxes {})", m.total_fees, m.total_commission, m.total_taxes));
+    line("Orders / fills", format!("{} / {}", m.n_orders, m.n_fills));
+    line("Rejections", format!("{} pre-trade, {} market refusals", m.pre_trade_rejections, m.market_refusals));
+
+    let mut reasons: Vec<(&String, &u64)> = m.risk_rejections.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (code, count) in reasons.iter().take(TOP_REASONS) {
+        let _ = writeln!(out, "    {code:<20}{count:>8}");
+    }
+    if reasons.len() > TOP_REASONS {
+        let rest: u64 = reasons[TOP_REASONS..].iter().map(|(_, c)| **c).sum();
+        let _ = writeln!(out, "    {:<20}{rest:>8}", format!("({} more reasons)", reasons.len() - TOP_REASONS));
+    }
+    format!("Janus run {} [{}]\n{out}", meta.run_id, meta.status.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::compute_metrics;
+    use janus_core::{Money, RiskReason, RunRecord, RunStatus};
+
+    fn meta() -> RunMeta {
+        RunMeta { run_id: "r1".into(), config: String::new(), data_source: String::new(), status: RunStatus::Finished }
+    }
+
+    #[test]
+    fn summary_fits_one_screen_even_with_every_rejection_reason() {
+        let mut m = compute_metrics(&RunRecord::default(), Money(1_000_000_000), &[]);
+        for (i, r) in RiskReason::ALL.into_iter().enumerate() {
+            m.risk_rejections.insert(r.code().to_string(), i as u64 + 1);
+        }
+        let text = summary_text(&meta(), &m);
+        assert!(text.lines().count() <= 25, "{text}");
+        // The most frequent reasons come first; the tail is folded into one line.
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.iter().any(|l| l.trim_start().starts_with("VOLUME_CAP") && l.ends_with("14")), "{text}");
+        assert!(text.contains("(9 more reasons)"), "{text}");
+        assert!(!text.contains("NaN"));
+    }
+
+    #[test]
+    fn summary_of_an_empty_run_says_so_and_shows_not_available() {
+        let m = compute_metrics(&RunRecord::default(), Money(1_000_000_000), &[]);
+        let text = summary_text(&meta(), &m);
+        assert!(text.starts_with("Janus run r1 [finished]\n"));
+        assert!(text.contains("no trading day recorded"));
+        assert!(text.contains("Sharpe          n/a"), "{text}");
+    }
+}
