@@ -12,10 +12,13 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// Symbols in the synthetic market.
     #[arg(long, default_value_t = 5_000)]
     pub symbols: usize,
+    /// Trading days in the synthetic market.
     #[arg(long, default_value_t = 2_500)]
     pub days: usize,
+    /// Generator seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Skip the CSV round trip (write, then load) and run the engine on the generated panel.

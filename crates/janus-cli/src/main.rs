@@ -53,6 +53,11 @@ enum Command {
         start: chrono::NaiveDate,
     },
     /// Print the commented default configuration (save it, edit it, pass it to --config).
+    ///
+    /// Every key is shown with its A-share default and a comment saying what it does: data
+    /// source and generator, backtest dates, output folder, lot size and price limits by board,
+    /// commission, stamp duty and transfer fee, the fill model, risk limits, and the buy and sell
+    /// models. Example: `janus config > my.toml && janus backtest --config my.toml`.
     Config,
     /// Measure load and engine throughput (bars per second) and peak memory on a large
     /// synthetic market (by default 5,000 symbols x 2,500 days = 12.5 million bars).

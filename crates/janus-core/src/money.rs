@@ -209,6 +209,9 @@ pub fn parse_fixed(text: &str, decimals: u32) -> Result<i64, DecimalError> {
     if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
         return Err(DecimalError::Malformed);
     }
+    // Exponents this large either overflow any price or round it to zero; bounding them keeps
+    // the arithmetic below small (and `-exp` from overflowing).
+    let exp = exp.clamp(-100, 100);
     // All digits as one integer, with the decimal point `shift` places from the right.
     let mut digits: i128 = 0;
     let mut shift: i32 = -exp;
@@ -226,6 +229,9 @@ pub fn parse_fixed(text: &str, decimals: u32) -> Result<i64, DecimalError> {
     let value = if shift <= want {
         let mut v = digits;
         for _ in 0..(want - shift) {
+            if v == 0 {
+                break;
+            }
             v = v.checked_mul(10).ok_or(DecimalError::Overflow)?;
         }
         v
@@ -269,6 +275,9 @@ mod tests {
             ("abc", Err(DecimalError::Malformed)),
             (".", Err(DecimalError::Malformed)),
             ("99999999999999999999", Err(DecimalError::Overflow)),
+            ("1e-2147483648", Ok(0)),
+            ("0e2000000000", Ok(0)),
+            ("1e2000000000", Err(DecimalError::Overflow)),
         ];
         for (text, want) in cases {
             assert_eq!(parse_fixed(text, 4), want, "parsing {text:?}");
@@ -297,6 +306,6 @@ mod tests {
     #[test]
     fn money_displays_without_floats() {
         assert_eq!(Money(-12_345).to_string(), "-1.2345");
-        assert_eq!(Money(1_000_000_0000).to_string(), "1000000.0000");
+        assert_eq!(Money(10_000_000_000).to_string(), "1000000.0000");
     }
 }

@@ -59,6 +59,8 @@ struct Stock {
     st_to: usize,
     beta: f64,
     drift: f64,
+    /// ln of the price the stock slowly reverts to, so prices stay plausible over long runs.
+    anchor: f64,
     sigma: f64,
     /// ln of the typical daily volume in shares.
     ln_volume: f64,
@@ -99,7 +101,7 @@ pub fn generate(cfg: &GenConfig, rules: &LimitRules) -> Panel {
     for d in 0..n_days {
         // The market factor: calm most days, a few days of turmoil that put many names at a limit.
         let z: f64 = rng.sample(StandardNormal);
-        let market = 0.0002 + 0.011 * z * if rng.gen::<f64>() < 0.04 { 2.8 } else { 1.0 };
+        let market = 0.0001 + 0.011 * z * if rng.gen::<f64>() < 0.04 { 2.8 } else { 1.0 };
         for s in 0..n {
             let st = &stocks[s];
             if d < st.list_day {
@@ -114,7 +116,16 @@ pub fn generate(cfg: &GenConfig, rules: &LimitRules) -> Panel {
 
 /// Simulate one bar of one symbol into cell `i`.
 #[allow(clippy::too_many_arguments)]
-fn step(rng: &mut ChaCha8Rng, rules: &LimitRules, p: &mut Panel, i: usize, st: &Stock, lv: &mut Live, market: f64, is_st: bool) {
+fn step(
+    rng: &mut ChaCha8Rng,
+    rules: &LimitRules,
+    p: &mut Panel,
+    i: usize,
+    st: &Stock,
+    lv: &mut Live,
+    market: f64,
+    is_st: bool,
+) {
     let (up, down) = match lv.prev_close {
         Some(pc) => rules.limits(pc, st.board, is_st),
         None => (Price::ZERO, Price::ZERO),
@@ -141,10 +152,10 @@ fn step(rng: &mut ChaCha8Rng, rules: &LimitRules, p: &mut Panel, i: usize, st: &
     // The day's return: market, drift, fat-tailed idiosyncratic noise (a scale mixture of
     // normals) and rare news jumps, skewed up as on a retail-driven market.
     let z: f64 = rng.sample(StandardNormal);
-    let scale = if rng.gen::<f64>() < 0.06 { 2.5 } else { 1.0 };
-    let jump = if rng.gen::<f64>() < 0.012 {
-        let size = rng.gen_range(0.06..0.22);
-        if rng.gen::<f64>() < 0.55 {
+    let scale = if rng.gen::<f64>() < 0.08 { 3.0 } else { 1.0 };
+    let jump = if rng.gen::<f64>() < 0.035 {
+        let size = rng.gen_range(0.07..0.25);
+        if rng.gen::<f64>() < 0.6 {
             size
         } else {
             -size
@@ -152,7 +163,8 @@ fn step(rng: &mut ChaCha8Rng, rules: &LimitRules, p: &mut Panel, i: usize, st: &
     } else {
         0.0
     };
-    let mut r = st.drift + st.beta * market + st.sigma * scale * z + jump;
+    let reversion = -0.0015 * (lv.latent - st.anchor);
+    let mut r = st.drift + reversion + st.beta * market + st.sigma * scale * z + jump;
     if lv.prev_close.is_none() && st.list_day > 0 {
         r = rng.gen_range(0.1..1.0); // the listing-day pop
     }
@@ -164,7 +176,7 @@ fn step(rng: &mut ChaCha8Rng, rules: &LimitRules, p: &mut Panel, i: usize, st: &
     let pressure = lv.latent - close.as_f64().ln();
     let at_up = limited && close == up;
     let at_down = limited && close == down;
-    let one_price = (at_up && pressure > 0.01 || at_down && pressure < -0.01) && rng.gen::<f64>() < 0.5;
+    let one_price = (at_up && pressure > 0.02 || at_down && pressure < -0.02) && rng.gen::<f64>() < 0.35;
 
     let (open, high, low) = if one_price {
         (close, close, close)
@@ -291,7 +303,8 @@ fn draw_stocks(rng: &mut ChaCha8Rng, boards: &[Board], n_days: usize) -> (Vec<St
             Board::ChiNext | Board::Star => 1.3,
             Board::Beijing => 1.5,
         };
-        let price: f64 = if late[s] { rng.gen_range(5f64.ln()..40f64.ln()) } else { rng.gen_range(3f64.ln()..150f64.ln()) };
+        let price: f64 =
+            if late[s] { rng.gen_range(5f64.ln()..40f64.ln()) } else { rng.gen_range(3f64.ln()..150f64.ln()) };
         let turnover_ln = rng.gen_range(5e6f64.ln()..5e8f64.ln());
         stocks.push(Stock {
             board,
@@ -299,7 +312,9 @@ fn draw_stocks(rng: &mut ChaCha8Rng, boards: &[Board], n_days: usize) -> (Vec<St
             st_from,
             st_to,
             beta: rng.gen_range(0.6..1.4),
-            drift: 0.0002 + 0.0006 * rng.sample::<f64, _>(StandardNormal),
+            // Net of the jumps' mean (0.035 * 0.2 * 0.16), so jumps do not become a trend.
+            drift: 0.0001 - 0.00112 + 0.0003 * rng.sample::<f64, _>(StandardNormal),
+            anchor: price,
             sigma: rng.gen_range(0.012..0.03) * board_vol,
             ln_volume: turnover_ln - price,
         });

@@ -10,9 +10,11 @@
 //! in the format the loader reads.
 #![forbid(unsafe_code)]
 
+mod error;
 pub mod generator;
 pub mod loader;
 pub mod panel;
+mod parse;
 
 pub use generator::{generate, write_csv, GenConfig};
 pub use loader::{load_csv, load_csv_reader, DataError};

@@ -6,10 +6,12 @@
 //! are scattered one field at a time into the panel, each buffer freed as soon as it is used.
 //! Every rejection names the file, the line, the column and the value, and says what to do.
 
+pub use crate::error::DataError;
 use crate::panel::{flag, Panel};
+use crate::parse::{fast_f64, parse_date, parse_price_bytes};
 use chrono::NaiveDate;
 use janus_core::money::{DecimalError, SCALE};
-use janus_core::{parse_price, Board, LimitRules, Price};
+use janus_core::{Board, LimitRules, Price};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
@@ -22,87 +24,6 @@ pub const REQUIRED_COLUMNS: [&str; 7] = ["date", "symbol", "open", "high", "low"
 /// every limit computation far from integer overflow.
 const MAX_PRICE_YUAN: i64 = 100_000_000;
 
-/// Everything that can be wrong with market data, each with the place and a hint.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    #[error("cannot open {file}: {source}; check the path and the permissions")]
-    Open {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{file}: line {line}: cannot read the CSV: {message}")]
-    Read { file: String, line: u64, message: String },
-    #[error("cannot write the CSV: {source}")]
-    Write {
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "{file}: no data rows; expected a header line `date,symbol,open,high,low,close,volume` \
-         followed by one line per date and symbol"
-    )]
-    Empty { file: String },
-    #[error(
-        "{file}: line 1: required column `{column}` is missing (the header has: {found}); \
-         the header needs date,symbol,open,high,low,close,volume in any order"
-    )]
-    MissingColumn { file: String, column: &'static str, found: String },
-    #[error("{file}: line 1: column `{column}` appears twice in the header; keep one of them")]
-    DuplicateColumn { file: String, column: String },
-    #[error(
-        "{file}: line {line}: expected {expected} fields as in the header, found {found}; \
-         look for a missing or extra comma"
-    )]
-    FieldCount { file: String, line: u64, expected: usize, found: usize },
-    #[error("{file}: line {line}: column `date`: `{value}` is not a date; write dates as YYYY-MM-DD or YYYYMMDD")]
-    BadDate { file: String, line: u64, value: String },
-    #[error("{file}: line {line}: column `symbol`: `{value}` is not a symbol; give a code such as 600000.SH")]
-    BadSymbol { file: String, line: u64, value: String },
-    #[error("{file}: line {line}: column `{column}`: `{value}` is not a number ({reason}); write a plain decimal such as 12.34")]
-    BadNumber { file: String, line: u64, column: String, value: String, reason: String },
-    #[error("{file}: line {line}: column `{column}`: `{value}` is NaN or infinite; fill in the value or drop the row")]
-    NotFinite { file: String, line: u64, column: String, value: String },
-    #[error(
-        "{file}: line {line}: column `{column}`: price `{value}` is not positive; prices must be > 0 \
-         (fill suspended days with the previous close and volume 0, or drop them)"
-    )]
-    NonPositivePrice { file: String, line: u64, column: String, value: String },
-    #[error("{file}: line {line}: column `{column}`: `{value}` is negative; volumes and amounts must be >= 0")]
-    Negative { file: String, line: u64, column: String, value: String },
-    #[error("{file}: line {line}: column `{column}`: `{value}` is not a flag; write 0/1 or true/false (empty means false)")]
-    BadFlag { file: String, line: u64, column: String, value: String },
-    #[error("{file}: line {line}: high {high} is below low {low}; check that the columns are not swapped")]
-    HighBelowLow { file: String, line: u64, high: Price, low: Price },
-    #[error(
-        "{file}: line {line}: column `{column}`: {value} is outside the bar's range [low {low}, high {high}]; \
-         open and close must lie between low and high"
-    )]
-    OutsideRange { file: String, line: u64, column: &'static str, value: Price, low: Price, high: Price },
-    #[error("{file}: line {line}: limit_down {down} is above limit_up {up}; check that the columns are not swapped")]
-    LimitsInverted { file: String, line: u64, up: Price, down: Price },
-    #[error(
-        "{file}: line {line}: second bar for {symbol} on {date} (the first is on line {first_line}); \
-         keep one line per date and symbol"
-    )]
-    Duplicate { file: String, line: u64, date: NaiveDate, symbol: String, first_line: u64 },
-    #[error(
-        "{file}: line {line}: ({date}, {symbol}) comes after ({prev_date}, {prev_symbol}) on line {prev_line}; \
-         sort the rows by date, then by symbol"
-    )]
-    Unsorted {
-        file: String,
-        line: u64,
-        date: NaiveDate,
-        symbol: String,
-        prev_date: NaiveDate,
-        prev_symbol: String,
-        prev_line: u64,
-    },
-    #[error("{file}: {dates} dates x {symbols} symbols is too large for one panel; split the file by date or symbol")]
-    TooLarge { file: String, dates: usize, symbols: usize },
-}
-
 /// Load a long-format CSV file into a panel; limits missing from the file are derived with `rules`.
 pub fn load_csv(path: &Path, rules: &LimitRules) -> Result<Panel, DataError> {
     let file = path.display().to_string();
@@ -112,7 +33,8 @@ pub fn load_csv(path: &Path, rules: &LimitRules) -> Result<Panel, DataError> {
 
 /// Load long-format CSV from any reader; `source` names it in error messages.
 pub fn load_csv_reader<R: Read>(reader: R, source: &str, rules: &LimitRules) -> Result<Panel, DataError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 18).from_reader(reader);
+    let mut rdr =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 18).from_reader(reader);
     let header = rdr.byte_headers().map_err(|e| read_error(source, 1, &e))?.clone();
     if header.is_empty() {
         return Err(DataError::Empty { file: source.to_string() });
@@ -206,6 +128,9 @@ struct Chunked<T> {
 
 const CHUNK: usize = 1 << 16;
 
+/// No symbol id.
+const NONE: u32 = u32::MAX;
+
 impl<T: Copy> Chunked<T> {
     fn new() -> Self {
         Chunked { chunks: Vec::new() }
@@ -262,6 +187,9 @@ struct Builder<'a> {
     cols: Columns,
     ids: HashMap<String, u32, BuildHasherDefault<FxHasher>>,
     names: Vec<String>,
+    /// By id: the id of the row that followed it last time, for guessing the next id.
+    next_of: Vec<u32>,
+    first_of_day: u32,
     dates: Vec<NaiveDate>,
     last_date_raw: Vec<u8>,
     prev_sym: Option<u32>,
@@ -286,6 +214,8 @@ impl<'a> Builder<'a> {
             cols,
             ids: HashMap::default(),
             names: Vec::new(),
+            next_of: Vec::new(),
+            first_of_day: NONE,
             dates: Vec::new(),
             last_date_raw: Vec::new(),
             prev_sym: None,
@@ -373,7 +303,8 @@ impl<'a> Builder<'a> {
                 return Err(DataError::OutsideRange { file, line, column, value, low, high });
             }
         }
-        let volume = at.non_negative(field(c.volume), "volume")?.ok_or_else(|| at.bad_number(b"", "volume", "empty"))?;
+        let volume =
+            at.non_negative(field(c.volume), "volume")?.ok_or_else(|| at.bad_number(b"", "volume", "empty value"))?;
         let mut amount = at.non_negative(field_opt(c.amount), "amount")?.unwrap_or(f64::NAN);
         if c.amount.is_none() || amount.is_nan() {
             if let Some(vwap) = at.non_negative(field_opt(c.vwap), "vwap")? {
@@ -408,15 +339,26 @@ impl<'a> Builder<'a> {
             _ => (Price::ZERO, Price::ZERO),
         };
 
-        let id = match self.ids.get(sym) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.ids.insert(sym.to_string(), id);
-                self.names.push(sym.to_string());
-                id
-            }
+        // Rows come in the same symbol order day after day, so guess the id first: the symbol
+        // that followed the previous row's last time (or opened the previous day).
+        let guess = if new_day { self.first_of_day } else { self.prev_sym.map_or(NONE, |p| self.next_of[p as usize]) };
+        let id = match self.names.get(guess as usize) {
+            Some(name) if name == sym => guess,
+            _ => match self.ids.get(sym) {
+                Some(&id) => id,
+                None => {
+                    let id = self.names.len() as u32;
+                    self.ids.insert(sym.to_string(), id);
+                    self.names.push(sym.to_string());
+                    self.next_of.push(NONE);
+                    id
+                }
+            },
         };
+        match self.prev_sym {
+            Some(p) if !new_day => self.next_of[p as usize] = id,
+            _ => self.first_of_day = id,
+        }
         self.day.push((self.dates.len() - 1) as u32);
         self.sym.push(id);
         self.open.push(open);
@@ -453,10 +395,11 @@ impl<'a> Builder<'a> {
             return Err(DataError::Empty { file: self.file.to_string() });
         }
         let (n_dates, n_sym) = (self.dates.len(), self.names.len());
-        let n_cells = n_dates
-            .checked_mul(n_sym)
-            .filter(|&n| n <= u32::MAX as usize)
-            .ok_or(DataError::TooLarge { file: self.file.to_string(), dates: n_dates, symbols: n_sym })?;
+        let n_cells = n_dates.checked_mul(n_sym).filter(|&n| n <= u32::MAX as usize).ok_or(DataError::TooLarge {
+            file: self.file.to_string(),
+            dates: n_dates,
+            symbols: n_sym,
+        })?;
 
         let mut order: Vec<u32> = (0..n_sym as u32).collect();
         order.sort_unstable_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
@@ -527,7 +470,12 @@ impl At<'_> {
         DataError::BadNumber { file, line, column: column.to_string(), value: show(raw), reason: reason.to_string() }
     }
     fn not_finite(&self, raw: &[u8], column: &str) -> DataError {
-        DataError::NotFinite { file: self.file.to_string(), line: self.line, column: column.to_string(), value: show(raw) }
+        DataError::NotFinite {
+            file: self.file.to_string(),
+            line: self.line,
+            column: column.to_string(),
+            value: show(raw),
+        }
     }
 
     /// A price, exact to 0.0001, strictly positive.
@@ -551,9 +499,8 @@ impl At<'_> {
         if raw.is_empty() {
             return Ok(None);
         }
-        let v: f64 = std::str::from_utf8(raw)
-            .ok()
-            .and_then(|s| s.parse().ok())
+        let v: f64 = fast_f64(raw)
+            .or_else(|| std::str::from_utf8(raw).ok().and_then(|s| s.parse().ok()))
             .ok_or_else(|| self.bad_number(raw, column, "not a decimal number"))?;
         if !v.is_finite() {
             return Err(self.not_finite(raw, column));
@@ -586,85 +533,6 @@ impl At<'_> {
     }
 }
 
-/// `YYYY-MM-DD` or `YYYYMMDD`.
-fn parse_date(b: &[u8]) -> Option<NaiveDate> {
-    let num = |s: &[u8]| -> Option<u32> {
-        s.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
-    };
-    let (y, m, d) = match b.len() {
-        10 if b[4] == b'-' && b[7] == b'-' => (num(&b[..4])?, num(&b[5..7])?, num(&b[8..])?),
-        8 => (num(&b[..4])?, num(&b[4..6])?, num(&b[6..])?),
-        _ => return None,
-    };
-    NaiveDate::from_ymd_opt(y as i32, m, d)
-}
-
-/// Exact price parsing. Plain decimals with at most four decimals (nearly every real file) are
-/// read here without allocating; everything else goes to `janus_core::parse_price`, so the
-/// result is always the one `parse_price` gives.
-pub(crate) fn parse_price_bytes(b: &[u8]) -> Result<Price, DecimalError> {
-    fast_price(b).map_or_else(|| slow_price(b), Ok)
-}
-
-#[inline]
-fn fast_price(b: &[u8]) -> Option<Price> {
-    let mut i = 0;
-    let mut int: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        if i >= 12 {
-            return None;
-        }
-        int = int * 10 + (b[i] - b'0') as i64;
-        i += 1;
-    }
-    let n_int = i;
-    let mut frac: i64 = 0;
-    let mut n_frac = 0;
-    if i < b.len() {
-        if b[i] != b'.' {
-            return None;
-        }
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            if n_frac == 4 {
-                return None;
-            }
-            frac = frac * 10 + (b[i] - b'0') as i64;
-            n_frac += 1;
-            i += 1;
-        }
-        if i != b.len() {
-            return None;
-        }
-    }
-    if n_int == 0 && n_frac == 0 {
-        return None;
-    }
-    for _ in n_frac..4 {
-        frac *= 10;
-    }
-    Some(Price(int * SCALE + frac))
-}
-
-fn slow_price(b: &[u8]) -> Result<Price, DecimalError> {
-    let s = std::str::from_utf8(b).map_err(|_| DecimalError::Malformed)?;
-    // Huge exponents would make the core parser loop or overflow; no price needs more than
-    // four exponent digits.
-    if let Some(i) = s.find(['e', 'E']) {
-        let e = s[i + 1..].trim_end();
-        let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-        if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            let lower = s.trim().to_ascii_lowercase();
-            let unsigned = lower.trim_start_matches(['+', '-']);
-            if unsigned.starts_with("nan") || unsigned.starts_with("inf") {
-                return Err(DecimalError::NotFinite);
-            }
-            return Err(DecimalError::Malformed);
-        }
-    }
-    parse_price(s)
-}
-
 /// A value for an error message: lossy UTF-8, cut short if long.
 fn show(raw: &[u8]) -> String {
     shorten(&String::from_utf8_lossy(raw))
@@ -675,42 +543,5 @@ fn shorten(s: &str) -> String {
     match s.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn dates_are_read_in_both_formats_and_bad_ones_refused() {
-        let d = NaiveDate::from_ymd_opt(2024, 2, 29);
-        assert_eq!(parse_date(b"2024-02-29"), d);
-        assert_eq!(parse_date(b"20240229"), d);
-        for bad in [&b"2023-02-29"[..], b"2024/02/29", b"2024-2-29", b"", b"24-02-29", b"2024-02-2x"] {
-            assert_eq!(parse_date(bad), None, "{}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
-    fn huge_exponents_are_refused_before_reaching_the_core_parser() {
-        assert_eq!(parse_price_bytes(b"1e-2147483648"), Err(DecimalError::Malformed));
-        assert_eq!(parse_price_bytes(b"0e2000000000"), Err(DecimalError::Malformed));
-        assert_eq!(parse_price_bytes(b"1.5e2"), Ok(Price(1_500_000)));
-        assert_eq!(parse_price_bytes(b"infinity"), Err(DecimalError::NotFinite));
-    }
-
-    proptest! {
-        #[test]
-        fn fast_price_path_agrees_with_the_core_parser(s in "[0-9]{0,14}(\\.[0-9]{0,6})?") {
-            let want = parse_price(&s);
-            prop_assert_eq!(parse_price_bytes(s.as_bytes()), want);
-        }
-
-        #[test]
-        fn price_parsing_never_panics(s in "\\PC{0,30}") {
-            let _ = parse_price_bytes(s.as_bytes());
-        }
     }
 }

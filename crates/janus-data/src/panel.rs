@@ -86,23 +86,24 @@ impl Panel {
     /// symbol's previous present close, its board and its ST flag.
     pub fn derive_limits(&mut self, rules: &LimitRules) {
         let n = self.n_symbols();
-        for s in 0..n {
-            let mut prev: Option<Price> = None;
-            for d in 0..self.n_dates() {
+        // Day by day with each symbol's last close at hand: contiguous memory access.
+        let mut prev: Vec<Option<Price>> = vec![None; n];
+        for d in 0..self.n_dates() {
+            for (s, last) in prev.iter_mut().enumerate() {
                 let i = d * n + s;
                 let f = self.flags[i];
                 if f & flag::PRESENT == 0 {
                     continue;
                 }
                 if f & flag::EXPLICIT_LIMITS == 0 {
-                    let (up, down) = match prev {
+                    let (up, down) = match *last {
                         Some(pc) => rules.limits(pc, self.boards[s], f & flag::ST != 0),
                         None => (Price::ZERO, Price::ZERO),
                     };
                     self.limit_up[i] = up;
                     self.limit_down[i] = down;
                 }
-                prev = Some(self.close[i]);
+                *last = Some(self.close[i]);
             }
         }
     }
