@@ -22,8 +22,20 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("ledger error on {date} for order {order}: {source}")]
     Ledger { date: chrono::NaiveDate, order: u64, source: janus_core::LedgerError },
+    #[error(
+        "cannot resume run {run_id}: replaying it gives a different account on {date} than the store holds; \
+         the data or the engine changed since the run started"
+    )]
+    ResumeMismatch { run_id: String, date: String },
     #[error("the date range selects no trading days of the data ({first} .. {last})")]
     EmptyRange { first: String, last: String },
+}
+
+/// Where a stored run stopped: its last committed day and the account snapshot of that day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resume {
+    pub last_day_index: u32,
+    pub last_snapshot: janus_core::AccountSnapshot,
 }
 
 /// What a finished run reports back (the full record is in the store).
@@ -83,6 +95,22 @@ impl<'a> Backtest<'a> {
         meta: &RunMeta,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<RunOutcome, EngineError> {
+        self.run_resumable(range, strategy, store, meta, None, progress)
+    }
+
+    /// Like [`Backtest::run`]; with `resume`, the run already has committed days up to
+    /// `resume.last_day_index`: those days are replayed without writing (the engine is
+    /// deterministic, so this rebuilds the exact state), the replayed state is checked against
+    /// the last stored snapshot, and the run continues from the next day.
+    pub fn run_resumable(
+        &mut self,
+        range: Range<usize>,
+        strategy: &mut dyn Strategy,
+        store: &mut dyn Store,
+        meta: &RunMeta,
+        resume: Option<&Resume>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RunOutcome, EngineError> {
         let panel = self.panel;
         if range.is_empty() || range.end > panel.n_dates() {
             return Err(EngineError::EmptyRange {
@@ -90,7 +118,9 @@ impl<'a> Backtest<'a> {
                 last: panel.dates.last().map(|d| d.to_string()).unwrap_or_default(),
             });
         }
-        store.begin_run(meta)?;
+        if resume.is_none() {
+            store.begin_run(meta)?;
+        }
         let mut decisions = Decisions::default();
         let total_days = range.len();
         let last = range.end - 1;
@@ -98,7 +128,18 @@ impl<'a> Backtest<'a> {
         for (n, day) in range.clone().enumerate() {
             batch.day_index = day as u32;
             self.step(day, day < last, strategy, &mut decisions, &mut batch)?;
-            store.commit_day(&meta.run_id, &batch)?;
+            match resume {
+                Some(r) if day < r.last_day_index as usize => {}
+                Some(r) if day == r.last_day_index as usize => {
+                    if batch.account.as_ref() != Some(&r.last_snapshot) {
+                        return Err(EngineError::ResumeMismatch {
+                            run_id: meta.run_id.clone(),
+                            date: panel.dates[day].to_string(),
+                        });
+                    }
+                }
+                _ => store.commit_day(&meta.run_id, &batch)?,
+            }
             progress(n + 1, total_days);
         }
         store.finish_run(&meta.run_id, RunStatus::Finished)?;

@@ -4,7 +4,8 @@
 //! market.
 
 use crate::config::{BuyModelConfig, SellModelConfig, StrategyConfig};
-use janus_core::{Board, OrderType, Portfolio, Position, Qty, Side, SymbolId};
+use crate::features::{pos, position_features};
+use janus_core::{Board, OrderType, Portfolio, Qty, Side, SymbolId};
 use janus_data::Panel;
 
 /// What a strategy may look at after a day's close.
@@ -52,52 +53,6 @@ pub trait Strategy {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions);
 }
 
-/// What the sell model sees of one position on one day.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PositionFeatures {
-    /// Unrealized return against the cost basis.
-    pub ret: f64,
-    /// Drop from the high since entry (0.1 = 10% below the high).
-    pub drawdown: f64,
-    pub days_held: u32,
-    /// Today's volume over its mean of the previous 20 trading days (1.0 when unknown).
-    pub volume_spike: f64,
-    /// The market refused a sell of this position before.
-    pub refused_before: bool,
-}
-
-impl PositionFeatures {
-    pub fn compute(panel: &Panel, day: usize, sid: SymbolId, pos: &Position, refused_before: bool) -> PositionFeatures {
-        PositionFeatures {
-            ret: pos.current_return(),
-            drawdown: pos.drawdown_from_high(),
-            days_held: pos.days_held,
-            volume_spike: volume_spike(panel, day, sid, 20),
-            refused_before,
-        }
-    }
-}
-
-/// Volume on `day` over the mean volume of up to `window` earlier bars with volume.
-pub fn volume_spike(panel: &Panel, day: usize, sid: SymbolId, window: usize) -> f64 {
-    let today = panel.volume[panel.idx(day, sid)];
-    let (mut sum, mut n) = (0.0, 0usize);
-    let mut d = day;
-    while d > 0 && n < window {
-        d -= 1;
-        let v = panel.volume[panel.idx(d, sid)];
-        if v > 0.0 {
-            sum += v;
-            n += 1;
-        }
-    }
-    if n == 0 || sum <= 0.0 || today <= 0.0 {
-        1.0
-    } else {
-        today / (sum / n as f64)
-    }
-}
-
 /// A sell model's answer: probability, and the rule or model that drove it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SellSignal {
@@ -106,7 +61,8 @@ pub struct SellSignal {
 }
 
 pub trait SellModel {
-    fn evaluate(&self, f: &PositionFeatures) -> SellSignal;
+    /// `features` are the [`crate::features::POSITION_FEATURES`] of one position, in order.
+    fn evaluate(&self, features: &[f64]) -> SellSignal;
 }
 
 pub trait BuyModel {
@@ -122,15 +78,16 @@ pub struct RuleSellModel {
 }
 
 impl SellModel for RuleSellModel {
-    fn evaluate(&self, f: &PositionFeatures) -> SellSignal {
+    fn evaluate(&self, f: &[f64]) -> SellSignal {
         let c = &self.cfg;
-        let reason = if c.stop_loss > 0.0 && f.ret <= -c.stop_loss {
+        let (ret, drawdown, days) = (f[pos::RET_SINCE_ENTRY], f[pos::DRAWDOWN_FROM_HIGH], f[pos::DAYS_HELD]);
+        let reason = if c.stop_loss > 0.0 && ret <= -c.stop_loss {
             Some("stop_loss")
-        } else if c.trailing_stop > 0.0 && f.drawdown >= c.trailing_stop {
+        } else if c.trailing_stop > 0.0 && drawdown >= c.trailing_stop {
             Some("trailing_stop")
-        } else if c.take_profit > 0.0 && f.ret >= c.take_profit {
+        } else if c.take_profit > 0.0 && ret >= c.take_profit {
             Some("take_profit")
-        } else if c.max_days > 0 && f.days_held >= c.max_days {
+        } else if c.max_days > 0 && days >= c.max_days as f64 {
             Some("max_days")
         } else {
             None
@@ -215,7 +172,7 @@ impl Strategy for DualModelStrategy {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
         let panel = view.panel;
         for (&sid, pos) in &view.portfolio.positions {
-            let features = PositionFeatures::compute(panel, view.day, sid, pos, view.refused_sell[sid as usize]);
+            let features = position_features(panel, view.day, sid, pos, view.refused_sell[sid as usize]);
             let signal = self.sell.evaluate(&features);
             if signal.probability > self.sell_threshold {
                 out.sells.push(Intent {
@@ -263,8 +220,12 @@ impl Strategy for DualModelStrategy {
 mod tests {
     use super::*;
 
-    fn features(ret: f64, drawdown: f64, days_held: u32) -> PositionFeatures {
-        PositionFeatures { ret, drawdown, days_held, volume_spike: 1.0, refused_before: false }
+    fn features(ret: f64, drawdown: f64, days_held: u32) -> Vec<f64> {
+        let mut f = vec![f64::NAN; crate::features::N_POSITION];
+        f[pos::RET_SINCE_ENTRY] = ret;
+        f[pos::DRAWDOWN_FROM_HIGH] = drawdown;
+        f[pos::DAYS_HELD] = days_held as f64;
+        f
     }
 
     #[test]

@@ -309,3 +309,71 @@ fn a_suspended_bar_refuses_the_fill_and_odd_lot_buys_are_refused() {
     assert_eq!(reasons, vec![RiskReason::LotSize, RiskReason::MarketSuspended]);
     assert_eq!(pf.account.available_cash, yuan(100_000.0));
 }
+
+#[test]
+fn a_resumed_run_commits_exactly_the_days_an_uninterrupted_run_would() {
+    let p = janus_data::generate(
+        &janus_data::GenConfig { n_symbols: 40, n_days: 120, ..Default::default() },
+        &Default::default(),
+    );
+    let meta =
+        RunMeta { run_id: "r".into(), config: String::new(), data_source: "gen".into(), status: RunStatus::Running };
+    let strategy_cfg = janus_engine::StrategyConfig::default();
+    let full = {
+        let mut store = MemoryStore::new();
+        let mut s = janus_engine::engine::default_strategy(&strategy_cfg, &p).unwrap();
+        Backtest::new(&p, EngineConfig::default())
+            .unwrap()
+            .run(0..120, &mut s, &mut store, &meta, &mut |_, _| {})
+            .unwrap();
+        store.load_run("r").unwrap()
+    };
+    // A run that dies while committing day 71: days 0..=70 are stored, then resume.
+    let mut store = DiesAt { inner: MemoryStore::new(), day: 71 };
+    let mut s = janus_engine::engine::default_strategy(&strategy_cfg, &p).unwrap();
+    let died =
+        Backtest::new(&p, EngineConfig::default()).unwrap().run(0..120, &mut s, &mut store, &meta, &mut |_, _| {});
+    assert!(died.is_err());
+    let mut store = store.inner;
+    let partial = store.load_run("r").unwrap();
+    assert_eq!(partial.last_day_index, Some(70));
+    let resume = janus_engine::Resume {
+        last_day_index: partial.last_day_index.unwrap(),
+        last_snapshot: partial.account_snapshots.last().unwrap().clone(),
+    };
+    let mut s = janus_engine::engine::default_strategy(&strategy_cfg, &p).unwrap();
+    Backtest::new(&p, EngineConfig::default())
+        .unwrap()
+        .run_resumable(0..120, &mut s, &mut store, &meta, Some(&resume), &mut |_, _| {})
+        .unwrap();
+    let resumed = store.load_run("r").unwrap();
+    assert_eq!(resumed, full);
+    assert!(!full.executions.is_empty());
+}
+
+/// A store that fails when asked to commit a given day, like a process killed mid-run.
+struct DiesAt {
+    inner: MemoryStore,
+    day: u32,
+}
+
+impl Store for DiesAt {
+    fn begin_run(&mut self, meta: &RunMeta) -> Result<(), janus_core::StoreError> {
+        self.inner.begin_run(meta)
+    }
+    fn commit_day(&mut self, run_id: &str, batch: &janus_core::DayBatch) -> Result<(), janus_core::StoreError> {
+        if batch.day_index == self.day {
+            return Err(janus_core::StoreError::Backend { backend: "test", message: "killed".into() });
+        }
+        self.inner.commit_day(run_id, batch)
+    }
+    fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), janus_core::StoreError> {
+        self.inner.finish_run(run_id, status)
+    }
+    fn list_runs(&self) -> Result<Vec<RunMeta>, janus_core::StoreError> {
+        self.inner.list_runs()
+    }
+    fn load_run(&self, run_id: &str) -> Result<RunRecord, janus_core::StoreError> {
+        self.inner.load_run(run_id)
+    }
+}
