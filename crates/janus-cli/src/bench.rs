@@ -7,7 +7,6 @@ use clap::Args;
 use janus_core::{RunMeta, RunStatus};
 use janus_data::GenConfig;
 use janus_engine::{Backtest, EngineConfig, StrategyConfig};
-use janus_store::MemoryStore;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -24,6 +23,19 @@ pub struct BenchArgs {
     /// Skip the CSV round trip (write, then load) and run the engine on the generated panel.
     #[arg(long)]
     pub no_csv: bool,
+    /// Sell model file to run instead of the rule sell model (e.g. a LightGBM text model).
+    #[arg(long)]
+    pub sell_model: Option<std::path::PathBuf>,
+    /// Store the run in this store (memory, sqlite:PATH, postgres://..., redis://...) to
+    /// measure what persistence costs; the benchmark run is deleted afterwards.
+    #[arg(long, value_name = "URL", default_value = "memory")]
+    pub store: String,
+    /// Kind of --sell-model: lightgbm, xgboost, linear, logistic or onnx.
+    #[arg(long, default_value = "lightgbm")]
+    pub sell_kind: String,
+    /// Sell when the sell model's output exceeds this (strategy.sell_threshold).
+    #[arg(long, default_value_t = 0.5)]
+    pub sell_threshold: f64,
 }
 
 /// Peak resident memory of this process so far, in bytes (Linux; `None` elsewhere).
@@ -43,6 +55,9 @@ fn rate(n: usize, secs: f64) -> String {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
+    let started = Instant::now();
+    // Connect first: a wrong store URL fails before minutes of generation.
+    let (mut store, store_url) = crate::store_cmd::open(Some(&args.store), None)?;
     let limits = janus_core::LimitRules::default();
     let g = GenConfig { seed: args.seed, n_symbols: args.symbols, n_days: args.days, ..GenConfig::default() };
     println!("janus bench: {} symbols x {} days, seed {}", g.n_symbols, g.n_days, g.seed);
@@ -76,11 +91,16 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     }
 
     let cfg = EngineConfig::default();
-    let strategy_cfg = StrategyConfig::default();
-    let mut strategy = janus_engine::engine::default_strategy(&strategy_cfg, &panel)?;
-    let mut store = MemoryStore::new();
+    let mut strategy_cfg = StrategyConfig { sell_threshold: args.sell_threshold, ..StrategyConfig::default() };
+    if let Some(p) = &args.sell_model {
+        strategy_cfg.sell.kind = args.sell_kind.clone();
+        strategy_cfg.sell.path = Some(p.display().to_string());
+        println!("sell model {} ({})", p.display(), args.sell_kind);
+    }
+    let mut strategy = janus_models::build_strategy(&strategy_cfg, &panel, std::path::Path::new("."))?;
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let meta = RunMeta {
-        run_id: "bench".into(),
+        run_id: format!("bench-{}-{secs}", std::process::id()),
         config: String::new(),
         data_source: "bench".into(),
         status: RunStatus::Running,
@@ -88,7 +108,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let mut engine = Backtest::new(&panel, cfg)?;
     let mut progress = LazyProgress::new(panel.n_dates() as u64, "engine", true);
     let t = Instant::now();
-    let outcome = engine.run(0..panel.n_dates(), &mut strategy, &mut store, &meta, &mut |d, _| progress.set(d))?;
+    let outcome = engine.run(0..panel.n_dates(), &mut strategy, store.as_mut(), &meta, &mut |d, _| progress.set(d))?;
     let engine_secs = t.elapsed().as_secs_f64();
     progress.finish();
     println!(
@@ -101,6 +121,10 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     match peak_memory_bytes() {
         Some(b) => println!("peak memory {}", mib(b)),
         None => println!("peak memory: not available on this platform"),
+    }
+    println!("wall time  {:>9.2} s  store {store_url}", started.elapsed().as_secs_f64());
+    if store_url != "memory" {
+        store.delete_run(&meta.run_id)?;
     }
     Ok(())
 }

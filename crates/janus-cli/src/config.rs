@@ -51,6 +51,10 @@ impl Default for OutputConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
     pub run_id: Option<String>,
+    /// Where runs are recorded: `memory`, `sqlite:PATH`, `postgres://...` or `redis://...`.
+    pub store: Option<String>,
+    /// How long to retry a store that went away before the run stops.
+    pub store_retry_secs: Option<f64>,
     pub initial_cash: f64,
     pub data: DataConfig,
     pub backtest: BacktestRange,
@@ -67,6 +71,8 @@ impl Default for FileConfig {
         let e = EngineConfig::default();
         FileConfig {
             run_id: None,
+            store: None,
+            store_retry_secs: None,
             initial_cash: e.initial_cash,
             data: DataConfig::default(),
             backtest: BacktestRange::default(),

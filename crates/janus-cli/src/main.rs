@@ -4,7 +4,10 @@
 
 mod bench;
 mod config;
+mod export_cmd;
+mod report_cmd;
 mod run;
+mod store_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -28,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a backtest and write a run folder (metrics.json, equity.csv, orders.csv, fills.csv,
-    /// trades.csv, risk_events.csv, positions.csv).
+    /// trades.csv, refused_sells.csv, risk_events.csv, positions.csv, benchmark.csv, report.html).
     ///
     /// Without --config it runs the built-in defaults on a seeded synthetic market of about 300
     /// symbols over 3 years. `janus config` prints the commented default config to start from.
@@ -62,6 +65,30 @@ enum Command {
     /// Measure load and engine throughput (bars per second) and peak memory on a large
     /// synthetic market (by default 5,000 symbols x 2,500 days = 12.5 million bars).
     Bench(bench::BenchArgs),
+    /// List and show the runs recorded in a persistent store (SQLite, PostgreSQL, Redis), and
+    /// write a stored run's folder again. Example: `janus runs list --store sqlite:runs.db`.
+    Runs(store_cmd::RunsArgs),
+    /// Write training data from a finished run: one row per position per day with every
+    /// sell-model feature and the labels (forward returns, could-not-sell-next-day, exit
+    /// return of the round trip, did selling that day beat the exit), and a buy-side dataset
+    /// (per date and symbol: features and forward returns). Parquet by default, CSV on request.
+    ///
+    /// The run is replayed from the same config and data (the engine is deterministic) and
+    /// checked against the run folder's metrics.json. Example:
+    /// `janus export-training runs/<run id> --config my.toml`.
+    ExportTraining(export_cmd::ExportArgs),
+    /// Write the self-contained HTML report of a run: equity against the benchmark, drawdown,
+    /// monthly returns, round-trip excursions (MFE/MAE), holding days, refusals by reason over
+    /// time, the trades that gave their gains back, the sells that were stuck, and the metrics.
+    ///
+    /// RUN is a run folder (the report goes to report.html inside it), or a run id with
+    /// --store. Example: `janus report runs/<run id> --benchmark csi300.csv`.
+    Report(report_cmd::ReportArgs),
+    /// Compare two runs: print their metrics side by side with the differences, and write an
+    /// HTML page with the equity curves overlaid, to see what a new sell model changed.
+    ///
+    /// Example: `janus compare runs/<old run> runs/<new run> --out compare.html`.
+    Compare(report_cmd::CompareArgs),
 }
 
 fn main() {
@@ -74,6 +101,10 @@ fn main() {
             Ok(())
         }
         Command::Bench(args) => bench::bench(&args),
+        Command::Runs(args) => store_cmd::runs(&args),
+        Command::ExportTraining(args) => export_cmd::export(&args),
+        Command::Report(args) => report_cmd::report(&args),
+        Command::Compare(args) => report_cmd::compare(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,14 +1,13 @@
 //! `janus backtest` and `janus gen-data`: wiring config, data, engine, store and outputs.
 
-use crate::config::{self, FileConfig};
+use crate::config::FileConfig;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use janus_core::{RunMeta, RunStatus, Store};
+use janus_core::{RunMeta, RunStatus};
 use janus_data::{GenConfig, Panel};
 use janus_engine::{derive_run_id, Backtest};
-use janus_store::MemoryStore;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,6 +28,22 @@ pub struct BacktestArgs {
     /// No progress bar and no summary, only the run folder's path.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Record the run in this store: memory (default), sqlite:PATH, postgres://USER@HOST:PORT/DB
+    /// or redis://HOST:PORT/DB; overrides `store` of the config. A password may be in the URL
+    /// or in PGPASSWORD / REDISCLI_AUTH; it is never printed.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Continue a run that died from its last committed day (with --store; the config and
+    /// data are the run's stored ones).
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Seconds to keep retrying when the store goes away mid-run before stopping (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub store_retry_secs: Option<f64>,
+    /// Benchmark for the report: a CSV with `date,close` or `date,return` (default: the
+    /// equal-weight market of the data).
+    #[arg(long)]
+    pub benchmark: Option<PathBuf>,
 }
 
 /// Load or generate the bars a config asks for. Returns the panel and a description of it.
@@ -110,11 +125,12 @@ impl LazyProgress {
 }
 
 pub fn backtest(args: &BacktestArgs) -> Result<()> {
-    let loaded = config::load(args.config.as_deref())?;
+    let mut session = crate::store_cmd::Session::open(args)?;
+    let loaded = &session.loaded;
     let cfg = &loaded.config;
-    let (panel, source) = load_data(cfg, &loaded.base, args.data.as_deref())?;
+    let (panel, source) = load_data(cfg, &loaded.base, session.data.as_deref())?;
     let range = day_range(&panel, cfg.backtest.start, cfg.backtest.end)?;
-    let run_id = match args.run_id.as_ref().or(cfg.run_id.as_ref()) {
+    let run_id = match session.run_id.as_ref().or(args.run_id.as_ref()).or(cfg.run_id.as_ref()) {
         Some(id) => id.clone(),
         None => derive_run_id(&loaded.text, &source),
     };
@@ -128,26 +144,34 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
         status: RunStatus::Running,
     };
 
-    let mut store = MemoryStore::new();
-    let mut strategy = janus_engine::engine::default_strategy(&cfg.strategy, &panel)?;
+    let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
     let mut engine = Backtest::new(&panel, cfg.engine())?;
     let mut progress = LazyProgress::new(range.len() as u64, "backtest", !args.quiet);
-    let outcome = engine.run(range, &mut strategy, &mut store, &meta, &mut |done, _| progress.set(done))?;
+    let resume = session.resume.clone();
+    let outcome =
+        engine.run_resumable(range, &mut strategy, session.store.as_mut(), &meta, resume.as_ref(), &mut |done, _| {
+            progress.set(done)
+        });
     progress.finish();
+    let outcome = session.finish(&run_id, outcome)?;
+    let store = &session.store;
+    let cfg = &session.loaded.config;
 
     let record = store.load_run(&run_id)?;
     let meta = store.list_runs()?.into_iter().find(|m| m.run_id == run_id).unwrap_or(meta);
-    let trips = janus_report::round_trips(&record);
     let initial = janus_core::Money::from_yuan(cfg.initial_cash);
-    let metrics = janus_report::compute_metrics(&record, initial, &trips);
+    let analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, args.benchmark.as_deref())?;
+    let (trips, metrics) = (&analysis.trips, &analysis.metrics);
     let out_root = args.out.clone().unwrap_or_else(|| cfg.output.dir.clone());
     let dir = out_root.join(&run_id);
-    janus_report::write_run_folder(&dir, &meta, &record, &metrics, &trips)
+    janus_report::write_run_folder(&dir, &meta, &record, metrics, trips)
         .with_context(|| format!("writing the run folder {}", dir.display()))?;
+    janus_report::write_report_files(&dir, &run_id, &record, &analysis)
+        .with_context(|| format!("writing the report into {}", dir.display()))?;
     if args.quiet {
         println!("{}", dir.display());
     } else {
-        println!("{}", janus_report::summary_text(&meta, &metrics));
+        println!("{}", janus_report::summary_text(&meta, metrics));
         println!("{} days, {} bars. Run folder: {}", outcome.days, outcome.bars, dir.display());
     }
     Ok(())

@@ -181,6 +181,10 @@ impl RunStatus {
             RunStatus::Failed => "failed",
         }
     }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [RunStatus::Running, RunStatus::Finished, RunStatus::Failed].into_iter().find(|st| st.as_str() == s)
+    }
 }
 
 /// A run's identity and provenance.
@@ -206,6 +210,19 @@ pub struct RunRecord {
     pub last_day_index: Option<u32>,
 }
 
+/// A run as a listing shows it: its identity, when it started and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub meta: RunMeta,
+    /// Wall-clock start time (RFC 3339, UTC), where the store records one. Metadata only: it
+    /// never enters a [`RunRecord`] or an output file.
+    pub started_at: Option<String>,
+    /// Index of the last committed trading day, if any.
+    pub last_day_index: Option<u32>,
+    /// Number of committed trading days.
+    pub days: usize,
+}
+
 /// Why a store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -215,14 +232,45 @@ pub enum StoreError {
     RunExists(String),
     #[error("{backend} store: {message}")]
     Backend { backend: &'static str, message: String },
+    /// A store URL that names no backend or is malformed (the URL is shown with its password
+    /// redacted).
+    #[error("invalid store URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
 }
 
 /// Persistence of runs. The engine writes one batch per trading day; implementations must make
-/// each `commit_day` atomic.
+/// each `commit_day` atomic (a reader sees a day whole or not at all) and idempotent per
+/// `(run_id, day_index)`: a batch at or before the run's last committed day is skipped, so a
+/// commit retried after a lost acknowledgement never duplicates rows. A persistent backend may
+/// buffer days and commit several in one transaction; `finish_run` makes everything durable.
 pub trait Store {
     fn begin_run(&mut self, meta: &RunMeta) -> Result<(), StoreError>;
     fn commit_day(&mut self, run_id: &str, batch: &DayBatch) -> Result<(), StoreError>;
+    /// Set the run's status (also used to mark a resumed run as running again); flushes
+    /// buffered days first.
     fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), StoreError>;
     fn list_runs(&self) -> Result<Vec<RunMeta>, StoreError>;
     fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError>;
+
+    /// Runs with their start time and progress, in the order they were begun. Backends answer
+    /// from their runs table; the default loads every run.
+    fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.list_runs()?
+            .into_iter()
+            .map(|meta| {
+                let record = self.load_run(&meta.run_id)?;
+                Ok(RunSummary {
+                    meta,
+                    started_at: None,
+                    last_day_index: record.last_day_index,
+                    days: record.account_snapshots.len(),
+                })
+            })
+            .collect()
+    }
+
+    /// Remove a run and everything recorded for it.
+    fn delete_run(&mut self, run_id: &str) -> Result<(), StoreError> {
+        Err(StoreError::Backend { backend: "store", message: format!("this store cannot delete run {run_id:?}") })
+    }
 }

@@ -14,7 +14,7 @@ pub mod state;
 
 pub use journal::{
     AccountSnapshot, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus,
-    Store, StoreError,
+    RunSummary, Store, StoreError,
 };
 pub use money::{parse_price, Money, Price, Qty, Rate};
 pub use order::{Order, OrderEvent, OrderId, OrderStatus, OrderType, Side};

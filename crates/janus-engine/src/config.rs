@@ -117,18 +117,33 @@ impl Default for MarketConfig {
     }
 }
 
-/// The built-in buy model: rank by past return.
+/// Buy model kinds: the built-in rankings, and the model files of `janus-models`.
+pub const BUY_KINDS: [&str; 8] =
+    ["momentum", "reversal", "score_file", "linear", "logistic", "lightgbm", "xgboost", "onnx"];
+/// Sell model kinds: the built-in exit rules, and the model files of `janus-models`.
+pub const SELL_KINDS: [&str; 6] = ["rules", "linear", "logistic", "lightgbm", "xgboost", "onnx"];
+
+/// The buy model: a built-in ranking by past return, a score file, or a model file scoring
+/// each symbol's [`crate::features::SYMBOL_FEATURES`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BuyModelConfig {
-    /// `momentum` buys the strongest past returns, `reversal` the weakest.
+    /// `momentum` buys the strongest past returns, `reversal` the weakest; `score_file` ranks by
+    /// the scores of a `date,symbol,score` file; `linear`, `logistic`, `lightgbm`, `xgboost`
+    /// and `onnx` rank by a model's output on the symbol features.
     pub kind: String,
-    /// Trading days of the past return.
+    /// Trading days of the past return (momentum and reversal).
     pub lookback: usize,
     /// Leave ST names out of the ranking.
     pub skip_st: bool,
     /// Boards the buy model may pick from (`main`, `chinext`, `star`, `beijing`).
     pub boards: Vec<String>,
+    /// Score file or model file, relative to the config file's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Score files: on a trading day without scores, rank by the latest earlier day's scores
+    /// (otherwise nothing is bought that day).
+    pub fill_missing_days: bool,
 }
 
 impl Default for BuyModelConfig {
@@ -138,14 +153,19 @@ impl Default for BuyModelConfig {
             lookback: 20,
             skip_st: true,
             boards: vec!["main".into(), "chinext".into(), "star".into(), "beijing".into()],
+            path: None,
+            fill_missing_days: false,
         }
     }
 }
 
-/// The built-in sell model: exit rules on a position's own features.
+/// The sell model: the built-in exit rules on a position's own features, or a model file
+/// giving a sell probability from the [`crate::features::POSITION_FEATURES`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SellModelConfig {
+    /// `rules` (the four rules below), or a model file: `linear`, `logistic`, `lightgbm`,
+    /// `xgboost`, `onnx`.
     pub kind: String,
     /// Sell when the price is this far below the high since entry (0.1 = 10%).
     pub trailing_stop: f64,
@@ -153,11 +173,21 @@ pub struct SellModelConfig {
     pub stop_loss: f64,
     /// Sell after this many trading days held (0 = never).
     pub max_days: u32,
+    /// Model file (every kind but `rules`), relative to the config file's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 impl Default for SellModelConfig {
     fn default() -> Self {
-        SellModelConfig { kind: "rules".into(), trailing_stop: 0.10, take_profit: 0.30, stop_loss: 0.08, max_days: 20 }
+        SellModelConfig {
+            kind: "rules".into(),
+            trailing_stop: 0.10,
+            take_profit: 0.30,
+            stop_loss: 0.08,
+            max_days: 20,
+            path: None,
+        }
     }
 }
 
@@ -266,28 +296,90 @@ impl EngineConfig {
 
 impl StrategyConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let b = &self.buy;
         check(
-            self.buy.kind == "momentum" || self.buy.kind == "reversal",
+            BUY_KINDS.contains(&b.kind.as_str()),
             "strategy.buy.kind",
-            "must be \"momentum\" or \"reversal\"",
+            &format!("must be one of {}", quoted(&BUY_KINDS)),
         )?;
-        check(self.buy.lookback >= 1, "strategy.buy.lookback", "must be at least 1 trading day")?;
-        for b in &self.buy.boards {
+        let built_in = b.kind == "momentum" || b.kind == "reversal";
+        check(
+            built_in || b.path.as_deref().is_some_and(|p| !p.is_empty()),
+            "strategy.buy.path",
+            &format!("is required for kind = \"{}\": the score or model file", b.kind),
+        )?;
+        check(
+            !built_in || b.path.is_none(),
+            "strategy.buy.path",
+            &format!("is not used by kind = \"{}\"; remove it or choose a model kind", b.kind),
+        )?;
+        check(b.lookback >= 1, "strategy.buy.lookback", "must be at least 1 trading day")?;
+        for board in &b.boards {
             check(
-                ["main", "chinext", "star", "beijing"].contains(&b.as_str()),
+                ["main", "chinext", "star", "beijing"].contains(&board.as_str()),
                 "strategy.buy.boards",
                 "lists boards from main, chinext, star, beijing",
             )?;
         }
-        check(self.sell.kind == "rules", "strategy.sell.kind", "must be \"rules\"")?;
+        let s = &self.sell;
+        check(
+            SELL_KINDS.contains(&s.kind.as_str()),
+            "strategy.sell.kind",
+            &format!("must be one of {}", quoted(&SELL_KINDS)),
+        )?;
+        check(
+            s.kind == "rules" || s.path.as_deref().is_some_and(|p| !p.is_empty()),
+            "strategy.sell.path",
+            &format!("is required for kind = \"{}\": the model file", s.kind),
+        )?;
+        check(
+            s.kind != "rules" || s.path.is_none(),
+            "strategy.sell.path",
+            "is not used by kind = \"rules\"; remove it or choose a model kind",
+        )?;
         check((0.0..=1.0).contains(&self.sell_threshold), "strategy.sell_threshold", "must be in [0, 1]")?;
         for (k, v) in [
-            ("strategy.sell.trailing_stop", self.sell.trailing_stop),
-            ("strategy.sell.take_profit", self.sell.take_profit),
-            ("strategy.sell.stop_loss", self.sell.stop_loss),
+            ("strategy.sell.trailing_stop", s.trailing_stop),
+            ("strategy.sell.take_profit", s.take_profit),
+            ("strategy.sell.stop_loss", s.stop_loss),
         ] {
             check(v.is_finite() && v >= 0.0, k, "must be a non-negative fraction (0 turns the rule off)")?;
         }
         Ok(())
+    }
+}
+
+fn quoted(kinds: &[&str]) -> String {
+    kinds.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_kind_needs_a_path_and_a_rule_kind_refuses_one() {
+        let mut c = StrategyConfig::default();
+        assert!(c.validate().is_ok());
+        c.sell.kind = "lightgbm".into();
+        assert_eq!(c.validate().unwrap_err().key, "strategy.sell.path");
+        c.sell.path = Some("model.txt".into());
+        assert!(c.validate().is_ok());
+        c.sell.kind = "rules".into();
+        assert_eq!(c.validate().unwrap_err().key, "strategy.sell.path");
+        let mut c = StrategyConfig::default();
+        c.buy.kind = "score_file".into();
+        assert_eq!(c.validate().unwrap_err().key, "strategy.buy.path");
+        c.buy.path = Some("scores.csv".into());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_known_ones() {
+        let mut c = StrategyConfig::default();
+        c.sell.kind = "random_forest".into();
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.key, "strategy.sell.kind");
+        assert!(e.message.contains("\"lightgbm\"") && e.message.contains("\"onnx\""), "{}", e.message);
     }
 }

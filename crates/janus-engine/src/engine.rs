@@ -379,11 +379,26 @@ pub fn derive_run_id(config_text: &str, data_source: &str) -> String {
     format!("run-{h:016x}")
 }
 
-/// Convenience: the default dual-model strategy from a strategy config.
+/// Convenience: the dual-model strategy of the built-in models (momentum or reversal buy
+/// model, rule sell model) from a strategy config. Model files are loaded by `janus-models`.
 pub fn default_strategy(
     cfg: &StrategyConfig,
     panel: &Panel,
 ) -> Result<crate::strategy::DualModelStrategy, EngineError> {
     cfg.validate()?;
+    for (key, kind, built_in) in [
+        ("strategy.buy.kind", &cfg.buy.kind, cfg.buy.kind == "momentum" || cfg.buy.kind == "reversal"),
+        ("strategy.sell.kind", &cfg.sell.kind, cfg.sell.kind == "rules"),
+    ] {
+        if !built_in {
+            return Err(crate::config::ConfigError {
+                key: key.into(),
+                message: format!(
+                    "\"{kind}\" is a model file kind: build the strategy with janus_models::build_strategy"
+                ),
+            }
+            .into());
+        }
+    }
     Ok(crate::strategy::DualModelStrategy::from_config(cfg, panel))
 }

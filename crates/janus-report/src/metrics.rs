@@ -2,8 +2,14 @@
 //!
 //! Daily returns start from the initial cash (the first day's return is against it), and the
 //! drawdown peak starts there too, so a loss on the first day counts. A year is
-//! [`TRADING_DAYS_PER_YEAR`] trading days. Anything undefined is `None` (JSON `null`), never NaN.
+//! [`TRADING_DAYS_PER_YEAR`] trading days. The return statistics are empyrical's definitions
+//! ([`crate::stats`]). Anything undefined is `None` (JSON `null`), never NaN.
 
+use crate::analytics::{
+    gave_back, refused_sell_totals, refused_sells, RefusedSellTotals, GAVE_BACK_BELOW, GAVE_BACK_UP,
+};
+use crate::benchmark::Benchmark;
+use crate::stats;
 use crate::trades::RoundTrip;
 use chrono::NaiveDate;
 use janus_core::{Money, OrderId, RunRecord};
@@ -32,8 +38,15 @@ pub struct Metrics {
     /// Sample standard deviation of daily returns times `sqrt(252)`; needs two days.
     pub annualized_volatility: Option<f64>,
     /// Mean over sample standard deviation of daily returns times `sqrt(252)`, risk-free 0;
-    /// 0 when the returns do not vary.
+    /// undefined when the returns do not vary.
     pub sharpe: Option<f64>,
+    /// Annualized mean daily return over the annualized downside deviation (root mean square of
+    /// the negative daily returns over all days); undefined without a losing day.
+    #[serde(default)]
+    pub sortino: Option<f64>,
+    /// Annualized return over the maximum drawdown; undefined without a drawdown.
+    #[serde(default)]
+    pub calmar: Option<f64>,
     /// Largest fall of total value from a previous peak, as a positive fraction.
     pub max_drawdown: f64,
     /// Date of the peak before the largest fall (the start date when the peak was the initial
@@ -41,6 +54,13 @@ pub struct Metrics {
     pub max_drawdown_start: Option<NaiveDate>,
     /// Date of the trough of the largest fall.
     pub max_drawdown_end: Option<NaiveDate>,
+    /// First day back at the peak after the largest fall; `None` if it never recovered.
+    #[serde(default)]
+    pub max_drawdown_recovery: Option<NaiveDate>,
+    /// Trading days from the peak before the largest fall to its recovery (to the last day when
+    /// it never recovered); a peak at the initial cash counts as the day before the first.
+    #[serde(default)]
+    pub max_drawdown_days: u32,
     /// Closed round trips.
     pub round_trips: u64,
     /// Round trips still open at the end.
@@ -49,6 +69,24 @@ pub struct Metrics {
     pub win_rate: Option<f64>,
     /// Average winning P&L over average absolute losing P&L; `None` without both kinds.
     pub profit_loss_ratio: Option<f64>,
+    /// Mean P&L of a closed round trip in CNY: win rate times average win minus loss rate times
+    /// average loss.
+    #[serde(default)]
+    pub expectancy: Option<f64>,
+    /// Mean return of a closed round trip.
+    #[serde(default)]
+    pub avg_trade_return: Option<f64>,
+    /// Mean trading days held of the closed round trips.
+    #[serde(default)]
+    pub avg_holding_days: Option<f64>,
+    /// Round trips (closed, or open and marked at the end) that were up at least
+    /// `gave_back_up` at some close and ended below `gave_back_below`.
+    #[serde(default)]
+    pub gave_back_trades: u64,
+    #[serde(default)]
+    pub gave_back_up: f64,
+    #[serde(default)]
+    pub gave_back_below: f64,
     /// Annualized: traded notional / 2 / average total value / years.
     pub turnover: Option<f64>,
     pub total_commission: String,
@@ -64,6 +102,56 @@ pub struct Metrics {
     pub pre_trade_rejections: u64,
     /// Refusals by the market at the fill point.
     pub market_refusals: u64,
+    /// Sells the market refused or the T+1 rule delayed: episodes, days stuck, cost of waiting.
+    #[serde(default)]
+    pub refused_sells: RefusedSellTotals,
+    /// The run against its benchmark; `None` when no benchmark was given.
+    #[serde(default)]
+    pub benchmark: Option<BenchmarkMetrics>,
+}
+
+/// How the run did against a benchmark over the same days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkMetrics {
+    /// What the benchmark is (`equal-weight market` or a file name).
+    pub name: String,
+    /// Compounded benchmark return over the run's days.
+    pub total_return: Option<f64>,
+    pub annualized_return: Option<f64>,
+    /// Run total return minus benchmark total return.
+    pub excess_return: Option<f64>,
+    /// Run annualized return minus benchmark annualized return.
+    pub excess_annualized_return: Option<f64>,
+    /// Annualized alpha (empyrical's): `(1 + mean(r - beta * b))^252 - 1`.
+    pub alpha: Option<f64>,
+    /// Population covariance with the benchmark over its population variance.
+    pub beta: Option<f64>,
+}
+
+impl Metrics {
+    /// Add the comparison with `benchmark` (aligned to the run's days) to the metrics of a run.
+    pub fn with_benchmark(mut self, record: &RunRecord, initial_cash: Money, benchmark: Option<&Benchmark>) -> Metrics {
+        self.benchmark = benchmark.map(|b| benchmark_metrics(record, initial_cash, b, &self));
+        self
+    }
+}
+
+fn benchmark_metrics(record: &RunRecord, initial_cash: Money, b: &Benchmark, m: &Metrics) -> BenchmarkMetrics {
+    let dates: Vec<NaiveDate> = record.account_snapshots.iter().map(|s| s.date).collect();
+    let bench = b.aligned(&dates);
+    let returns = daily_returns(record, initial_cash);
+    let total_return = stats::cum_return(&bench);
+    let annualized_return = stats::annual_return(&bench);
+    let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a - b);
+    BenchmarkMetrics {
+        name: b.name.clone(),
+        total_return,
+        annualized_return,
+        excess_return: diff(m.total_return, total_return),
+        excess_annualized_return: diff(m.annualized_return, annualized_return),
+        alpha: stats::alpha(&returns, &bench),
+        beta: stats::beta(&returns, &bench),
+    }
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -107,18 +195,21 @@ struct Drawdown {
     max: f64,
     start: Option<NaiveDate>,
     end: Option<NaiveDate>,
+    recovery: Option<NaiveDate>,
+    days: u32,
 }
 
 fn max_drawdown(record: &RunRecord, initial_cash: Money) -> Drawdown {
-    let mut best = Drawdown { max: 0.0, start: None, end: None };
+    let snaps = &record.account_snapshots;
+    let mut best = Drawdown { max: 0.0, start: None, end: None, recovery: None, days: 0 };
     let mut peak = initial_cash;
-    // `None` while the peak is the initial cash, before any trading day.
-    let mut peak_date: Option<NaiveDate> = None;
-    let first = record.account_snapshots.first().map(|s| s.date);
-    for s in &record.account_snapshots {
+    // Index of the peak plus one; 0 while the peak is the initial cash, before any trading day.
+    let mut peak_at = 0usize;
+    let mut best_peak = (0usize, initial_cash);
+    for (i, s) in snaps.iter().enumerate() {
         if s.total_value >= peak {
             peak = s.total_value;
-            peak_date = Some(s.date);
+            peak_at = i + 1;
             continue;
         }
         if peak.0 <= 0 {
@@ -126,21 +217,20 @@ fn max_drawdown(record: &RunRecord, initial_cash: Money) -> Drawdown {
         }
         let dd = 1.0 - s.total_value.as_f64() / peak.as_f64();
         if dd > best.max {
-            best = Drawdown { max: dd, start: peak_date.or(first), end: Some(s.date) };
+            let start = snaps[peak_at.saturating_sub(1)].date;
+            best = Drawdown { max: dd, start: Some(start), end: Some(s.date), recovery: None, days: 0 };
+            best_peak = (peak_at, peak);
         }
     }
-    best
-}
-
-/// Mean and sample standard deviation; `None` with fewer than two values.
-fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
-    if xs.len() < 2 {
-        return None;
+    if best.end.is_some() {
+        let (at, level) = best_peak;
+        let recovered = snaps.iter().enumerate().skip(at).find(|(_, s)| s.total_value >= level);
+        best.recovery = recovered.map(|(_, s)| s.date);
+        // Days are counted on the index shifted by one, the initial cash being day 0.
+        let until = recovered.map_or(snaps.len(), |(i, _)| i + 1);
+        best.days = (until - at) as u32;
     }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
-    Some((mean, var.sqrt()))
+    best
 }
 
 /// Condense a run into its metrics. `trips` should come from [`crate::round_trips`] on the
@@ -152,31 +242,33 @@ pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTr
 
     let total_return =
         if n > 0 && initial_cash.0 > 0 { finite(final_value.as_f64() / initial_cash.as_f64() - 1.0) } else { None };
-    let annualized_return = total_return.and_then(|tr| finite((1.0 + tr).powf(TRADING_DAYS_PER_YEAR / n as f64) - 1.0));
+    let years = n as f64 / TRADING_DAYS_PER_YEAR;
+    let annualized_return = total_return.and_then(|tr| finite((1.0 + tr).powf(1.0 / years) - 1.0));
 
     let returns = daily_returns(record, initial_cash);
-    let ms = mean_std(&returns).filter(|(m, s)| m.is_finite() && s.is_finite());
-    let sqrt_year = TRADING_DAYS_PER_YEAR.sqrt();
-    let annualized_volatility = ms.map(|(_, s)| s * sqrt_year);
-    let sharpe = ms.map(|(m, s)| if s > 0.0 { m / s * sqrt_year } else { 0.0 }).and_then(finite);
+    let annualized_volatility = stats::annual_volatility(&returns);
+    let sharpe = stats::sharpe_ratio(&returns);
+    let sortino = stats::sortino_ratio(&returns);
 
     let dd = max_drawdown(record, initial_cash);
+    let calmar = annualized_return.filter(|_| dd.max > 0.0).and_then(|r| finite(r / dd.max));
 
     let closed: Vec<&RoundTrip> = trips.iter().filter(|t| t.is_closed()).collect();
     let wins: Vec<f64> = closed.iter().filter(|t| t.pnl.0 > 0).map(|t| t.pnl.as_f64()).collect();
     let losses: Vec<f64> = closed.iter().filter(|t| t.pnl.0 < 0).map(|t| -t.pnl.as_f64()).collect();
     let win_rate = (!closed.is_empty()).then(|| wins.len() as f64 / closed.len() as f64);
-    let profit_loss_ratio = if wins.is_empty() || losses.is_empty() {
-        None
-    } else {
-        let avg = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
-        finite(avg(&wins) / avg(&losses))
+    let avg = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    let profit_loss_ratio = if wins.is_empty() || losses.is_empty() { None } else { finite(avg(&wins) / avg(&losses)) };
+    let mean_of = |f: &dyn Fn(&RoundTrip) -> f64| {
+        (!closed.is_empty()).then(|| closed.iter().map(|t| f(t)).sum::<f64>() / closed.len() as f64).and_then(finite)
     };
+    let expectancy = mean_of(&|t| t.pnl.as_f64());
+    let avg_trade_return = mean_of(&|t| t.ret);
+    let avg_holding_days = mean_of(&|t| t.days_held as f64);
 
     let traded: Money = record.executions.iter().map(|f| f.price.notional(f.quantity)).sum();
     let turnover = if n > 0 {
         let avg_value = snaps.iter().map(|s| s.total_value.as_f64()).sum::<f64>() / n as f64;
-        let years = n as f64 / TRADING_DAYS_PER_YEAR;
         (avg_value > 0.0).then(|| traded.as_f64() / 2.0 / avg_value / years).and_then(finite)
     } else {
         None
@@ -203,13 +295,23 @@ pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTr
         annualized_return,
         annualized_volatility,
         sharpe,
+        sortino,
+        calmar,
         max_drawdown: dd.max,
         max_drawdown_start: dd.start,
         max_drawdown_end: dd.end,
+        max_drawdown_recovery: dd.recovery,
+        max_drawdown_days: dd.days,
         round_trips: closed.len() as u64,
         open_positions_at_end: (trips.len() - closed.len()) as u64,
         win_rate,
         profit_loss_ratio,
+        expectancy,
+        avg_trade_return,
+        avg_holding_days,
+        gave_back_trades: gave_back(trips, GAVE_BACK_UP, GAVE_BACK_BELOW).len() as u64,
+        gave_back_up: GAVE_BACK_UP,
+        gave_back_below: GAVE_BACK_BELOW,
         turnover,
         total_commission: commission.to_string(),
         total_taxes: taxes.to_string(),
@@ -219,6 +321,8 @@ pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTr
         pre_trade_rejections: record.risk_events.len() as u64 - market_refusals,
         risk_rejections,
         market_refusals,
+        refused_sells: refused_sell_totals(&refused_sells(record)),
+        benchmark: None,
     }
 }
 
@@ -258,6 +362,10 @@ mod tests {
             days_held: 1,
             exit_reason: if closed { "sell_model".into() } else { "open".into() },
             fees: Money::ZERO,
+            mfe: 0.0,
+            mae: 0.0,
+            giveback: 0.0,
+            exit_kind: if closed { crate::ExitKind::SellModel } else { crate::ExitKind::EndOfRun },
         }
     }
 
@@ -323,6 +431,9 @@ mod tests {
         assert_eq!(m.win_rate, Some(0.5));
         // Average win 200, average loss 100.
         assert_eq!(m.profit_loss_ratio, Some(2.0));
+        // (300 + 100 - 50 - 150) / 4 = 0.5 * 200 - 0.5 * 100.
+        assert_eq!(m.expectancy, Some(50.0));
+        assert_eq!(m.avg_holding_days, Some(1.0));
     }
 
     #[test]
@@ -333,16 +444,68 @@ mod tests {
     }
 
     #[test]
-    fn constant_equity_has_zero_sharpe_and_zero_volatility() {
+    fn constant_equity_has_zero_volatility_and_no_sharpe_as_in_empyrical() {
         let record = RunRecord {
             account_snapshots: (4..=8).map(|day| snap(day, Money(1_000_000_000))).collect(),
             ..RunRecord::default()
         };
         let m = compute_metrics(&record, Money(1_000_000_000), &[]);
-        assert_eq!(m.sharpe, Some(0.0));
+        // empyrical gives NaN for a Sharpe ratio of returns that do not vary (0 / 0).
+        assert_eq!((m.sharpe, m.sortino, m.calmar), (None, None, None));
         assert_eq!(m.annualized_volatility, Some(0.0));
         assert_eq!(m.max_drawdown, 0.0);
         assert_eq!(m.max_drawdown_start, None);
+        assert_eq!((m.max_drawdown_days, m.max_drawdown_recovery), (0, None));
+    }
+
+    #[test]
+    fn sortino_and_calmar_of_the_hand_series_follow_their_definitions() {
+        let m = compute_metrics(&hand_series(), Money(1_000_000_000), &[]);
+        // Downside deviation: squares of the negative returns (0.0004, 0.01) over all 4 days.
+        let downside = (0.0104f64 / 4.0).sqrt() * 252f64.sqrt();
+        assert!(close(m.sortino.unwrap(), -0.0125 * 252.0 / downside));
+        assert!(close(m.calmar.unwrap(), m.annualized_return.unwrap() / 0.1));
+        // Peak on the 6th, trough on the 7th, the last day: one day and not recovered.
+        assert_eq!((m.max_drawdown_days, m.max_drawdown_recovery), (1, None));
+    }
+
+    #[test]
+    fn drawdown_duration_runs_from_the_peak_to_the_first_day_back_at_it() {
+        let values = [110_000, 88_000, 100_000, 112_000, 105_000];
+        let record = RunRecord {
+            account_snapshots: values.iter().zip(4..).map(|(v, day)| snap(day, Money(v * 10_000))).collect(),
+            ..RunRecord::default()
+        };
+        let m = compute_metrics(&record, Money(1_000_000_000), &[]);
+        assert!(close(m.max_drawdown, 0.2));
+        assert_eq!((m.max_drawdown_start, m.max_drawdown_end), (Some(d(4)), Some(d(5))));
+        assert_eq!((m.max_drawdown_recovery, m.max_drawdown_days), (Some(d(7)), 3));
+        // A first-day loss recovered on day two: the peak is the initial cash, the day before.
+        let record = RunRecord {
+            account_snapshots: vec![snap(4, Money(900_000_000)), snap(5, Money(1_000_000_000))],
+            ..RunRecord::default()
+        };
+        let m = compute_metrics(&record, Money(1_000_000_000), &[]);
+        assert_eq!((m.max_drawdown_recovery, m.max_drawdown_days), (Some(d(5)), 2));
+    }
+
+    #[test]
+    fn a_run_measured_against_itself_has_beta_one_and_no_excess() {
+        let record = hand_series();
+        let initial = Money(1_000_000_000);
+        let own = Benchmark {
+            name: "self".into(),
+            dates: record.account_snapshots.iter().map(|s| s.date).collect(),
+            returns: daily_returns(&record, initial),
+        };
+        let m = compute_metrics(&record, initial, &[]).with_benchmark(&record, initial, Some(&own));
+        let b = m.benchmark.unwrap();
+        assert_eq!(b.name, "self");
+        assert!(close(b.beta.unwrap(), 1.0));
+        assert!(b.alpha.unwrap().abs() < 1e-12);
+        assert!(b.excess_return.unwrap().abs() < 1e-12);
+        assert!(b.excess_annualized_return.unwrap().abs() < 1e-9);
+        assert!(close(b.total_return.unwrap(), -0.055378));
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! The run folder: `metrics.json` and one CSV file per record kind.
+//! The run folder: `metrics.json`, one CSV file per record kind, and the report files
+//! (`benchmark.csv`, `report.html`).
 //!
 //! Files are built in memory and written whole. Money and prices use their exact decimal
 //! display, floats a fixed `{:.6}`, rows a fixed order, so two writes of the same run are byte
 //! for byte identical and can be diffed across runs and backends.
 
+use crate::analytics::refused_sells;
+use crate::benchmark::Benchmark;
 use crate::metrics::{daily_returns, drawdowns, Metrics};
 use crate::trades::RoundTrip;
-use crate::ReportError;
+use crate::{Analysis, ReportError};
 use janus_core::money::parse_fixed;
 use janus_core::{Money, Order, OrderId, RunMeta, RunRecord};
 use serde::Serialize;
@@ -23,7 +26,8 @@ struct MetricsFile<'a> {
 }
 
 /// Create `dir` (and its parents) and write the run's metrics, equity curve, orders, fills,
-/// round trips, risk events and daily positions into it, replacing files already there.
+/// round trips, refused sells, risk events and daily positions into it, replacing files already
+/// there.
 pub fn write_run_folder(
     dir: &Path,
     meta: &RunMeta,
@@ -43,8 +47,30 @@ pub fn write_run_folder(
     write_orders(dir, record)?;
     write_fills(dir, record)?;
     write_trades(dir, trips)?;
+    write_refused_sells(dir, record)?;
     write_risk_events(dir, record)?;
     write_positions(dir, record)
+}
+
+fn write_file(path: std::path::PathBuf, bytes: &[u8]) -> Result<(), ReportError> {
+    fs::write(&path, bytes).map_err(|source| ReportError::Io { path, source })
+}
+
+/// Write `report.html` (and `benchmark.csv`, the benchmark on the run's days, when the analysis
+/// has one) into the run folder `dir`, which must exist.
+pub fn write_report_files(
+    dir: &Path,
+    run_id: &str,
+    record: &RunRecord,
+    analysis: &Analysis,
+) -> Result<(), ReportError> {
+    if let Some((name, returns)) = &analysis.benchmark {
+        let dates = record.account_snapshots.iter().map(|s| s.date).collect();
+        let b = Benchmark { name: name.clone(), dates, returns: returns.clone() };
+        write_file(dir.join("benchmark.csv"), b.to_csv().as_bytes())?;
+    }
+    let html = crate::html::report_html(run_id, record, analysis)?;
+    write_file(dir.join("report.html"), html.as_bytes())
 }
 
 /// A float in the fixed file format; empty when not finite; no negative zero.
@@ -189,6 +215,10 @@ fn write_trades(dir: &Path, trips: &[RoundTrip]) -> Result<(), ReportError> {
             t.days_held.to_string(),
             t.exit_reason.clone(),
             t.fees.to_string(),
+            t.exit_kind.as_str().to_string(),
+            f6(t.mfe),
+            f6(t.mae),
+            f6(t.giveback),
         ]
     });
     let header = [
@@ -205,8 +235,46 @@ fn write_trades(dir: &Path, trips: &[RoundTrip]) -> Result<(), ReportError> {
         "days_held",
         "exit_reason",
         "fees",
+        "exit_kind",
+        "mfe",
+        "mae",
+        "giveback",
     ];
     write_csv(dir, "trades.csv", &header, rows)
+}
+
+fn write_refused_sells(dir: &Path, record: &RunRecord) -> Result<(), ReportError> {
+    let rows = refused_sells(record).into_iter().map(|r| {
+        vec![
+            r.symbol,
+            r.order_id.0.to_string(),
+            r.tag,
+            r.reason.code().to_string(),
+            r.refusals.to_string(),
+            r.wanted_date.to_string(),
+            r.wanted_price.to_string(),
+            r.shares.to_string(),
+            r.filled_date.map_or_else(String::new, |d| d.to_string()),
+            f6(r.fill_price),
+            r.days_stuck.to_string(),
+            r.cost.to_string(),
+        ]
+    });
+    let header = [
+        "symbol",
+        "order_id",
+        "tag",
+        "reason",
+        "refusals",
+        "wanted_date",
+        "wanted_price",
+        "shares",
+        "filled_date",
+        "fill_price",
+        "days_stuck",
+        "cost",
+    ];
+    write_csv(dir, "refused_sells.csv", &header, rows)
 }
 
 fn write_risk_events(dir: &Path, record: &RunRecord) -> Result<(), ReportError> {

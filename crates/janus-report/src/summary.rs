@@ -19,7 +19,8 @@ fn num(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}"))
 }
 
-/// An aligned summary of at most 25 lines: performance, trades, costs and refusals.
+/// An aligned summary of at most 25 lines: performance, trades, costs, refusals and stuck
+/// sells.
 pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: String| {
@@ -33,19 +34,44 @@ pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
     line("Final value", format!("{} (initial {})", m.final_value, m.initial_cash));
     line("Total return", format!("{}  annualized {}", signed_pct(m.total_return), signed_pct(m.annualized_return)));
     line("Volatility", format!("{} annualized", pct(m.annualized_volatility)));
-    line("Sharpe", num(m.sharpe));
+    line("Sharpe", format!("{}  Sortino {}  Calmar {}", num(m.sharpe), num(m.sortino), num(m.calmar)));
     let dd_dates = match (m.max_drawdown_start, m.max_drawdown_end) {
         (Some(s), Some(e)) => format!(" ({s} .. {e})"),
         _ => String::new(),
     };
-    line("Max drawdown", format!("{}{dd_dates}", pct(Some(m.max_drawdown))));
+    let dd_days = if m.max_drawdown_days > 0 { format!(", {} days", m.max_drawdown_days) } else { String::new() };
+    line("Max drawdown", format!("{}{dd_dates}{dd_days}", pct(Some(m.max_drawdown))));
+    if let Some(b) = &m.benchmark {
+        line("Benchmark", format!("{} {}  excess {}", b.name, signed_pct(b.total_return), signed_pct(b.excess_return)));
+    }
     line("Round trips", format!("{} closed, {} open at the end", m.round_trips, m.open_positions_at_end));
     line("Win rate", pct(m.win_rate));
-    line("P/L ratio", num(m.profit_loss_ratio));
+    line("P/L ratio", format!("{}  expectancy {} CNY per trip", num(m.profit_loss_ratio), num(m.expectancy)));
+    line(
+        "Gave it back",
+        format!(
+            "{} trips up {} that ended below {}",
+            m.gave_back_trades,
+            pct(Some(m.gave_back_up)),
+            pct(Some(m.gave_back_below))
+        ),
+    );
     line("Turnover", m.turnover.map_or_else(|| "n/a".to_string(), |t| format!("{t:.2}x per year")));
     line("Fees", format!("{} (commission {}, taxes {})", m.total_fees, m.total_commission, m.total_taxes));
     line("Orders / fills", format!("{} / {}", m.n_orders, m.n_fills));
     line("Rejections", format!("{} pre-trade, {} market refusals", m.pre_trade_rejections, m.market_refusals));
+    let r = &m.refused_sells;
+    line(
+        "Stuck sells",
+        format!(
+            "{} ({} at the end), {} days on average, cost {} CNY (at the end {})",
+            r.episodes,
+            r.still_stuck,
+            num(r.avg_days_stuck),
+            r.cost_resolved,
+            r.cost_still_stuck
+        ),
+    );
 
     let mut reasons: Vec<(&String, &u64)> = m.risk_rejections.iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

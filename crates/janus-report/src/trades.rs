@@ -4,6 +4,7 @@
 //! three partial sells is one decision that made or lost money. Costs, proceeds and P&L stay
 //! exact [`Money`]; only the average prices and the return are `f64`.
 
+use crate::analytics::ExitKind;
 use chrono::NaiveDate;
 use janus_core::{ExecutionLog, Money, OrderId, Price, Qty, RunRecord, Side};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,19 @@ pub struct RoundTrip {
     pub exit_reason: String,
     /// Commission and taxes of all buys and sells.
     pub fees: Money,
+    /// Maximum favourable excursion: the best unrealized return `close / entry_price - 1` while
+    /// held (the entry counts as 0, so never negative). See [`crate::analytics::add_excursions`].
+    #[serde(default)]
+    pub mfe: f64,
+    /// Maximum adverse excursion: the worst unrealized return while held (never positive).
+    #[serde(default)]
+    pub mae: f64,
+    /// What the trip gave back from its best close: `mfe - ret`.
+    #[serde(default)]
+    pub giveback: f64,
+    /// `exit_reason` grouped: sell model, stop rule, end of run.
+    #[serde(default)]
+    pub exit_kind: ExitKind,
 }
 
 impl RoundTrip {
@@ -136,8 +150,12 @@ impl Acc {
             pnl,
             ret: if cost.0 > 0 { pnl.as_f64() / cost.as_f64() } else { 0.0 },
             days_held,
+            exit_kind: ExitKind::of_reason(&exit_reason),
             exit_reason,
             fees: self.buy_fees + self.sell_fees,
+            mfe: 0.0,
+            mae: 0.0,
+            giveback: 0.0,
         };
         (self.seq, trip)
     }
@@ -166,7 +184,8 @@ impl Context<'_> {
 /// Pair the run's fills into round trips, ordered by entry date, then symbol (then opening
 /// order). Trades still open at the end are marked to the last position snapshot's price of
 /// their symbol (or their last fill price when no snapshot has it). Sells with no open
-/// position are ignored.
+/// position are ignored. Excursions come from the position snapshots
+/// ([`crate::analytics::add_excursions`]).
 pub fn round_trips(record: &RunRecord) -> Vec<RoundTrip> {
     // Orders may appear once per day they changed; the last state wins.
     let tags: BTreeMap<OrderId, &String> = record.orders.iter().map(|o| (o.id, &o.tag)).collect();
@@ -208,7 +227,9 @@ pub fn round_trips(record: &RunRecord) -> Vec<RoundTrip> {
     }
 
     done.sort_by(|(sa, a), (sb, b)| (a.entry_date, &a.symbol, sa).cmp(&(b.entry_date, &b.symbol, sb)));
-    done.into_iter().map(|(_, t)| t).collect()
+    let mut trips: Vec<RoundTrip> = done.into_iter().map(|(_, t)| t).collect();
+    crate::analytics::add_excursions(&mut trips, record);
+    trips
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use janus_core::{
     AccountSnapshot, ExecutionLog, Money, Order, OrderId, OrderStatus, OrderType, PositionSnapshot, Price, RiskEvent,
     RiskReason, RunMeta, RunRecord, RunStatus, Side,
 };
-use janus_report::{compute_metrics, round_trips, summary_text, write_run_folder, Metrics, ReportError, RoundTrip};
+use janus_report::{
+    compute_metrics, read_run_folder, round_trips, summary_text, write_run_folder, Metrics, ReportError, RoundTrip,
+};
 use std::fs;
 use std::path::Path;
 
@@ -173,11 +175,14 @@ fn run_folder_files_have_the_expected_headers_and_rows() {
          2024-03-05,1,600000.SH,BUY,10.0000,1000,10000.0000,5.0000,0.1000,9.9900,10.0000\n\
          2024-03-06,2,600000.SH,SELL,10.5000,1000,10500.0000,5.0000,5.3600,10.5000,0.0000\n"
     );
-    // Cost 10_005.10, proceeds 10_489.64, P&L 484.54 (the whole equity gain).
+    // Cost 10_005.10, proceeds 10_489.64, P&L 484.54 (the whole equity gain). Best close 10.20
+    // on the 5th, exit at 10.50: MFE 5%, giveback 5% - 4.8429%.
     assert_eq!(
         read(&dir, "trades.csv"),
-        "symbol,entry_date,exit_date,entry_price,exit_price,quantity,cost,proceeds,pnl,return,days_held,exit_reason,fees\n\
-         600000.SH,2024-03-05,2024-03-06,10.000000,10.500000,1000,10005.1000,10489.6400,484.5400,0.048429,1,\"stop, \"\"hard\"\"\",15.4600\n"
+        "symbol,entry_date,exit_date,entry_price,exit_price,quantity,cost,proceeds,pnl,return,days_held,exit_reason,fees,\
+         exit_kind,mfe,mae,giveback\n\
+         600000.SH,2024-03-05,2024-03-06,10.000000,10.500000,1000,10005.1000,10489.6400,484.5400,0.048429,1,\"stop, \"\"hard\"\"\",15.4600,\
+         sell_model,0.050000,0.000000,0.001571\n"
     );
     assert_eq!(
         read(&dir, "risk_events.csv"),
@@ -241,7 +246,16 @@ fn two_writes_of_the_same_record_are_byte_identical() {
     names.sort();
     assert_eq!(
         names,
-        ["equity.csv", "fills.csv", "metrics.json", "orders.csv", "positions.csv", "risk_events.csv", "trades.csv"]
+        [
+            "equity.csv",
+            "fills.csv",
+            "metrics.json",
+            "orders.csv",
+            "positions.csv",
+            "refused_sells.csv",
+            "risk_events.csv",
+            "trades.csv"
+        ]
     );
     for name in &names {
         assert_eq!(fs::read(a.path().join(name)).unwrap(), fs::read(b.path().join(name)).unwrap(), "{name}");
@@ -283,4 +297,57 @@ fn the_summary_of_a_run_shows_its_headline_numbers() {
     assert!(text.contains("100484.5400"), "{text}");
     assert!(text.contains("+0.48%"), "{text}");
     assert!(text.contains("MARKET_LIMIT_UP"), "{text}");
+}
+
+#[test]
+fn a_run_folder_reads_back_into_the_same_record_and_rewrites_byte_for_byte() {
+    let a = tempfile::tempdir().unwrap();
+    let original = record();
+    write(a.path(), &original);
+    let folder = read_run_folder(a.path()).unwrap();
+    assert_eq!(folder.meta.run_id, "run-42");
+    assert_eq!(folder.initial_cash, INITIAL);
+    assert!(folder.benchmark.is_none());
+    let back = &folder.record;
+    assert_eq!(back.executions, original.executions);
+    assert_eq!(back.risk_events, original.risk_events);
+    assert_eq!(back.position_snapshots, original.position_snapshots);
+    let dates = |r: &RunRecord| r.account_snapshots.iter().map(|s| (s.date, s.total_value, s.cash)).collect::<Vec<_>>();
+    assert_eq!(dates(back), dates(&original));
+    // Orders: one row per order, the last state, with the filled notional rebuilt from fills.
+    assert_eq!(back.orders.len(), 3);
+    let buy = back.orders.iter().find(|o| o.id == OrderId(1)).unwrap();
+    assert_eq!(
+        (buy.status, buy.filled, buy.filled_notional, buy.tag.as_str()),
+        (OrderStatus::Filled, 1000, m(10_000.0), "buy_rank")
+    );
+    let sell = back.orders.iter().find(|o| o.id == OrderId(2)).unwrap();
+    assert_eq!(sell.order_type, OrderType::Limit(p(10.5)));
+    assert_eq!(sell.tag, "stop, \"hard\"");
+
+    let b = tempfile::tempdir().unwrap();
+    write(b.path(), back);
+    for name in [
+        "equity.csv",
+        "fills.csv",
+        "metrics.json",
+        "orders.csv",
+        "positions.csv",
+        "refused_sells.csv",
+        "risk_events.csv",
+        "trades.csv",
+    ] {
+        assert_eq!(read(a.path(), name), read(b.path(), name), "{name}");
+    }
+}
+
+#[test]
+fn reading_something_that_is_not_a_run_folder_says_what_to_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = read_run_folder(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("not a run folder"), "{err}");
+    write(tmp.path(), &record());
+    fs::write(tmp.path().join("fills.csv"), "date,order_id,symbol,side,price,quantity,commission,taxes,reference_price,slippage\n2024-03-05,1,X,HOLD,1,1,0,0,1,0\n").unwrap();
+    let err = read_run_folder(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("fills.csv") && err.contains("line 2") && err.contains("HOLD"), "{err}");
 }

@@ -1,84 +1,254 @@
 //! Janus storage backends behind the core [`janus_core::Store`] trait.
 //!
-//! [`MemoryStore`] keeps every run in process memory: the default for backtests, where
-//! persistence should cost nothing. Each day's batch is applied as a whole.
+//! A store is chosen by URL ([`open_store`]): `memory` keeps runs in process memory
+//! ([`MemoryStore`], the default: persistence costs nothing); `sqlite:PATH` is the embedded
+//! choice for persisted runs; `postgres://USER@HOST:PORT/DB` and `redis://HOST:PORT/DB` share
+//! runs between machines and processes. The persistent backends implement [`Backend`] (whole
+//! days written atomically and idempotently) and are wrapped in [`Persistent`], which batches
+//! days into few transactions and reconnects with backoff when the server goes away. URLs are
+//! shown only through [`redact`], so a password never reaches a log or an error message.
 #![forbid(unsafe_code)]
 
-use janus_core::{DayBatch, OrderId, RunMeta, RunRecord, RunStatus, Store, StoreError};
-use std::collections::{BTreeMap, HashMap};
+mod codec;
+mod memory;
+mod persistent;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
-#[derive(Default)]
-struct StoredRun {
-    meta: Option<RunMeta>,
-    record: RunRecord,
-    order_index: HashMap<OrderId, usize>,
+pub use memory::MemoryStore;
+pub use persistent::{Backend, Fault, Persistent, StoreOptions};
+
+use janus_core::{Store, StoreError};
+use std::path::PathBuf;
+
+/// A parsed store URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    Memory,
+    /// `sqlite:PATH` (or `sqlite://PATH`).
+    Sqlite(PathBuf),
+    /// `postgres://...`; `schema` comes from the Janus-only query parameter `schema=NAME`
+    /// (tables go to that schema, created if missing), removed from `url`.
+    Postgres {
+        url: String,
+        schema: Option<String>,
+    },
+    /// `redis://...`; every key starts with `prefix` (query parameter `prefix=NAME`, default
+    /// `janus`), removed from `url`.
+    Redis {
+        url: String,
+        prefix: String,
+    },
 }
 
-/// All runs in memory, in the order they were begun.
-#[derive(Default)]
-pub struct MemoryStore {
-    runs: BTreeMap<String, StoredRun>,
-    order: Vec<String>,
-}
+const URL_FORMS: &str = "use `memory`, `sqlite:PATH`, `postgres://USER@HOST:PORT/DB` or `redis://HOST:PORT/DB`";
 
-impl MemoryStore {
-    pub fn new() -> MemoryStore {
-        MemoryStore::default()
-    }
-
-    fn run_mut(&mut self, run_id: &str) -> Result<&mut StoredRun, StoreError> {
-        self.runs.get_mut(run_id).ok_or_else(|| StoreError::RunNotFound(run_id.to_string()))
-    }
-}
-
-impl Store for MemoryStore {
-    fn begin_run(&mut self, meta: &RunMeta) -> Result<(), StoreError> {
-        if self.runs.contains_key(&meta.run_id) {
-            return Err(StoreError::RunExists(meta.run_id.clone()));
+impl StoreUrl {
+    pub fn parse(url: &str) -> Result<StoreUrl, StoreError> {
+        let bad = |reason: String| StoreError::InvalidUrl { url: redact(url), reason };
+        let url = url.trim();
+        if url.is_empty() || url == "memory" || url == "memory:" {
+            return Ok(StoreUrl::Memory);
         }
-        self.order.push(meta.run_id.clone());
-        self.runs.insert(meta.run_id.clone(), StoredRun { meta: Some(meta.clone()), ..StoredRun::default() });
-        Ok(())
-    }
-
-    fn commit_day(&mut self, run_id: &str, batch: &DayBatch) -> Result<(), StoreError> {
-        let run = self.run_mut(run_id)?;
-        let r = &mut run.record;
-        if let Some(a) = &batch.account {
-            r.account_snapshots.push(a.clone());
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(bad("`sqlite:` needs a file path, as in `sqlite:runs.db`".into()));
+            }
+            return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
-        r.position_snapshots.extend_from_slice(&batch.positions);
-        for o in &batch.orders {
-            match run.order_index.get(&o.id) {
-                Some(&i) => r.orders[i] = o.clone(),
-                None => {
-                    run.order_index.insert(o.id, r.orders.len());
-                    r.orders.push(o.clone());
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let (url, schema) = take_param(url, "schema");
+            if let Some(s) = &schema {
+                if !is_identifier(s) {
+                    return Err(bad(format!("schema {s:?} may use only a-z, 0-9 and '_', starting with a letter")));
                 }
             }
+            return Ok(StoreUrl::Postgres { url, schema });
         }
-        r.risk_events.extend_from_slice(&batch.risk_events);
-        r.executions.extend_from_slice(&batch.executions);
-        r.last_day_index = Some(batch.day_index);
-        Ok(())
-    }
-
-    fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), StoreError> {
-        let run = self.run_mut(run_id)?;
-        if let Some(m) = run.meta.as_mut() {
-            m.status = status;
+        if url.starts_with("redis://") {
+            let (url, prefix) = take_param(url, "prefix");
+            let prefix = prefix.unwrap_or_else(|| "janus".into());
+            if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return Err(bad(format!("key prefix {prefix:?} may use only letters, digits, '-', '_' and '.'")));
+            }
+            return Ok(StoreUrl::Redis { url, prefix });
         }
-        Ok(())
+        Err(bad(format!("unknown kind of store; {URL_FORMS}")))
     }
 
-    fn list_runs(&self) -> Result<Vec<RunMeta>, StoreError> {
-        Ok(self.order.iter().filter_map(|id| self.runs.get(id).and_then(|r| r.meta.clone())).collect())
+    pub fn is_memory(&self) -> bool {
+        matches!(self, StoreUrl::Memory)
+    }
+}
+
+/// Open the store a URL names with the default [`StoreOptions`]. A persistent store is
+/// connected (and its schema migrated) here, so a wrong or unreachable URL fails before a run
+/// starts.
+pub fn open_store(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    open_store_with(url, &StoreOptions::default())
+}
+
+/// [`open_store`] with explicit batching and retry options.
+pub fn open_store_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
+    let shown = redact(url);
+    Ok(match StoreUrl::parse(url)? {
+        StoreUrl::Memory => Box::new(MemoryStore::new()),
+        #[cfg(feature = "sqlite")]
+        StoreUrl::Sqlite(path) => Box::new(Persistent::new(sqlite::SqliteBackend::open(&path)?, shown, opts.clone())),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres { url, schema } => Box::new(Persistent::new(
+            postgres::PostgresBackend::open(&url, schema.as_deref(), opts.connect_timeout)?,
+            shown,
+            opts.clone(),
+        )),
+        #[cfg(feature = "redis")]
+        StoreUrl::Redis { url, prefix } => Box::new(Persistent::new(
+            redis::RedisBackend::open(&url, &prefix, opts.connect_timeout)?,
+            shown,
+            opts.clone(),
+        )),
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(StoreError::InvalidUrl {
+                url: shown,
+                reason: "this build of Janus was compiled without that backend's feature".into(),
+            })
+        }
+    })
+}
+
+/// Remove everything a URL's namespace holds: the PostgreSQL schema given by `schema=`, every
+/// key under the Redis prefix, or the SQLite file. For tests and for clearing experiments.
+pub fn drop_namespace(url: &str) -> Result<(), StoreError> {
+    match StoreUrl::parse(url)? {
+        StoreUrl::Memory => Ok(()),
+        #[cfg(feature = "sqlite")]
+        StoreUrl::Sqlite(path) => {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+            Ok(())
+        }
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres { url, schema: Some(schema) } => postgres::drop_schema(&url, &schema),
+        #[cfg(feature = "redis")]
+        StoreUrl::Redis { url, prefix } => redis::drop_prefix(&url, &prefix),
+        #[allow(unreachable_patterns)]
+        _ => Err(StoreError::InvalidUrl { url: redact(url), reason: "no namespace to drop".into() }),
+    }
+}
+
+/// The URL with any password replaced by `***`, both in the user-info part
+/// (`postgres://user:***@host/db`) and in `password=` query parameters.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = url.find("://") {
+        let start = scheme_end + 3;
+        // The last '@' ends the user info even if an unescaped password contains '/' or '?';
+        // erring toward redacting too much is the safe side.
+        if let Some(at) = url[start..].rfind('@') {
+            let userinfo = &url[start..start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out = format!("{}{}:***{}", &url[..start], &userinfo[..colon], &url[start + at..]);
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if ["password", "pass", "passwd"].contains(&k.to_ascii_lowercase().as_str()) => {
+                    format!("{k}=***")
+                }
+                _ => kv.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
+/// Remove the query parameter `key` from a URL, returning the URL without it and its value.
+fn take_param(url: &str, key: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_string(), None) };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == key => {
+                value = Some(v.to_string());
+                false
+            }
+            _ => !kv.is_empty(),
+        })
+        .collect();
+    let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    (url, value)
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.len() <= 63
+}
+
+/// Replace every occurrence of a secret in a message (client errors may echo connection
+/// parameters).
+#[allow(dead_code)]
+fn scrub(message: String, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => message.replace(s, "***"),
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_passwords_in_user_info_and_query() {
+        assert_eq!(redact("postgres://alice:s3cret@db:5432/test"), "postgres://alice:***@db:5432/test");
+        assert_eq!(redact("redis://:hunter2@127.0.0.1:6379/0"), "redis://:***@127.0.0.1:6379/0");
+        assert_eq!(
+            redact("postgres://bob@h/db?password=x&sslmode=disable"),
+            "postgres://bob@h/db?password=***&sslmode=disable"
+        );
+        assert_eq!(redact("postgres://u:pa/ss?w@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite:runs.db"), "sqlite:runs.db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
-    fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
-        let run = self.runs.get(run_id).ok_or_else(|| StoreError::RunNotFound(run_id.to_string()))?;
-        let mut record = run.record.clone();
-        record.orders.sort_by_key(|o| o.id);
-        Ok(record)
+    #[test]
+    fn store_urls_parse_into_backends_and_janus_parameters() {
+        assert_eq!(StoreUrl::parse("memory").unwrap(), StoreUrl::Memory);
+        assert_eq!(StoreUrl::parse("sqlite:runs/a.db").unwrap(), StoreUrl::Sqlite("runs/a.db".into()));
+        assert_eq!(StoreUrl::parse("sqlite:///tmp/a.db").unwrap(), StoreUrl::Sqlite("/tmp/a.db".into()));
+        assert_eq!(
+            StoreUrl::parse("postgres://u@h/db?schema=exp1&sslmode=disable").unwrap(),
+            StoreUrl::Postgres { url: "postgres://u@h/db?sslmode=disable".into(), schema: Some("exp1".into()) }
+        );
+        assert_eq!(
+            StoreUrl::parse("redis://127.0.0.1:6379/2?prefix=lab").unwrap(),
+            StoreUrl::Redis { url: "redis://127.0.0.1:6379/2".into(), prefix: "lab".into() }
+        );
+    }
+
+    #[test]
+    fn a_wrong_url_is_an_error_that_shows_the_forms_and_no_password() {
+        let e = StoreUrl::parse("mysql://root:topsecret@h/db").unwrap_err().to_string();
+        assert!(e.contains("sqlite:PATH") && e.contains("mysql://root:***@h/db"), "{e}");
+        assert!(!e.contains("topsecret"), "{e}");
+        let e = StoreUrl::parse("postgres://u:pw@h/db?schema=Bad;drop").unwrap_err().to_string();
+        assert!(e.contains("schema") && !e.contains("pw@"), "{e}");
+        assert!(StoreUrl::parse("sqlite:").is_err());
     }
 }

@@ -1,0 +1,517 @@
+//! SQLite: the embedded store for persisted runs, one file, no server. WAL journal with
+//! `synchronous = NORMAL`: a committed transaction survives the process being killed, and
+//! readers see the last committed state while a run writes.
+
+use crate::codec;
+use crate::persistent::{days_to_write, Backend, Fault};
+use janus_core::{
+    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price, RiskEvent, RunMeta,
+    RunRecord, RunStatus, RunSummary, StoreError,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const NAME: &str = "sqlite";
+
+/// Versioned schema: each migration runs once, in order, recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite_0001_initial.sql"))];
+
+/// The tables that hold a run's rows (besides `runs`).
+const RUN_TABLES: [&str; 6] =
+    ["account_snapshots", "position_snapshots", "positions_active", "orders_history", "risk_events", "execution_logs"];
+
+/// A SQLite file with the Janus schema.
+pub struct SqliteBackend {
+    path: PathBuf,
+    conn: Connection,
+}
+
+fn fault(e: rusqlite::Error) -> Fault {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked) => {
+            Fault::Transient(e.to_string())
+        }
+        _ => Fault::Fatal(StoreError::Backend { backend: NAME, message: e.to_string() }),
+    }
+}
+
+fn fatal(e: Fault) -> StoreError {
+    match e {
+        Fault::Fatal(e) => e,
+        Fault::Transient(message) => StoreError::Backend { backend: NAME, message },
+    }
+}
+
+/// The bare message of a fault, for wrapping in a sentence of our own.
+fn message(e: Fault) -> String {
+    match e {
+        Fault::Fatal(StoreError::Backend { message, .. }) | Fault::Transient(message) => message,
+        Fault::Fatal(e) => e.to_string(),
+    }
+}
+
+impl SqliteBackend {
+    /// Open (or create) the file and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteBackend, StoreError> {
+        let conn = connect(path).map_err(|e| StoreError::Backend {
+            backend: NAME,
+            message: format!("cannot open the SQLite file {}: {}", path.display(), message(e)),
+        })?;
+        let mut b = SqliteBackend { path: path.to_path_buf(), conn };
+        b.migrate().map_err(fatal)?;
+        Ok(b)
+    }
+
+    fn migrate(&mut self) -> Result<(), Fault> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .map_err(fault)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        let current: i64 =
+            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(fault)?;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > latest {
+            return Err(Fault::Fatal(StoreError::Backend {
+                backend: NAME,
+                message: format!("schema version {current} is newer than this Janus knows ({latest}); upgrade Janus"),
+            }));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            tx.execute_batch(sql).map_err(fault)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))", [version])
+                .map_err(fault)?;
+        }
+        tx.commit().map_err(fault)
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, Fault> {
+    let conn = Connection::open(path).map_err(fault)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(fault)?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)).map_err(fault)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(fault)?;
+    Ok(conn)
+}
+
+fn last_day(conn: &Connection, run_id: &str) -> Result<Option<u32>, Fault> {
+    let row: Option<Option<i64>> = conn
+        .query_row("SELECT last_day_index FROM runs WHERE run_id = ?1", [run_id], |r| r.get(0))
+        .optional()
+        .map_err(fault)?;
+    match row {
+        None => Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string()))),
+        Some(l) => l.map(|l| codec::u32_of(NAME, "day index", l)).transpose().map_err(Fault::Fatal),
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn reconnect(&mut self) -> Result<(), Fault> {
+        self.conn = connect(&self.path)?;
+        Ok(())
+    }
+
+    fn begin_run(&mut self, meta: &RunMeta, started_at: &str) -> Result<(), Fault> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM runs WHERE run_id = ?1", [&meta.run_id], |r| r.get(0))
+            .optional()
+            .map_err(fault)?;
+        if exists.is_some() {
+            return Err(Fault::Fatal(StoreError::RunExists(meta.run_id.clone())));
+        }
+        tx.execute(
+            "INSERT INTO runs (run_id, seq, started_at, config, data_source, status, last_day_index)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs), ?2, ?3, ?4, ?5, NULL)",
+            params![meta.run_id, started_at, meta.config, meta.data_source, meta.status.as_str()],
+        )
+        .map_err(fault)?;
+        tx.commit().map_err(fault)
+    }
+
+    fn write_days(&mut self, run_id: &str, days: &[DayBatch]) -> Result<(), Fault> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        let last = last_day(&tx, run_id)?;
+        let days = days_to_write(NAME, run_id, last, days)?;
+        let Some(final_day) = days.last() else { return Ok(()) };
+        {
+            let mut account = tx
+                .prepare_cached(
+                    "INSERT INTO account_snapshots (run_id, day_index, date, total_value, cash, frozen_cash,
+                     market_value, peak_value, drawdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(fault)?;
+            let mut position = tx
+                .prepare_cached(
+                    "INSERT INTO position_snapshots (run_id, day_index, seq, date, symbol, amount, sellable,
+                     avg_price, entry_price, entry_date, high_since_entry, last_price, days_held, market_value,
+                     realized_pnl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )
+                .map_err(fault)?;
+            let mut order = tx
+                .prepare_cached(
+                    "INSERT INTO orders_history (run_id, order_id, day_index, symbol, side, order_type, limit_price,
+                     quantity, filled, status, created, updated, filled_notional, commission, taxes, frozen_cash, tag)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                     ON CONFLICT (run_id, order_id) DO UPDATE SET day_index = excluded.day_index,
+                     symbol = excluded.symbol, side = excluded.side, order_type = excluded.order_type,
+                     limit_price = excluded.limit_price, quantity = excluded.quantity, filled = excluded.filled,
+                     status = excluded.status, created = excluded.created, updated = excluded.updated,
+                     filled_notional = excluded.filled_notional, commission = excluded.commission,
+                     taxes = excluded.taxes, frozen_cash = excluded.frozen_cash, tag = excluded.tag",
+                )
+                .map_err(fault)?;
+            let mut risk = tx
+                .prepare_cached(
+                    "INSERT INTO risk_events (run_id, day_index, seq, date, symbol, order_id, side, reason, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(fault)?;
+            let mut exec = tx
+                .prepare_cached(
+                    "INSERT INTO execution_logs (run_id, day_index, seq, date, order_id, symbol, side, price,
+                     quantity, commission, taxes, reference_price, slippage)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(fault)?;
+            for d in days {
+                let day = d.day_index as i64;
+                if let Some(a) = &d.account {
+                    account
+                        .execute(params![
+                            run_id,
+                            day,
+                            a.date.to_string(),
+                            a.total_value.0,
+                            a.cash.0,
+                            a.frozen_cash.0,
+                            a.market_value.0,
+                            a.peak_value.0,
+                            a.drawdown
+                        ])
+                        .map_err(fault)?;
+                }
+                for (seq, p) in d.positions.iter().enumerate() {
+                    position
+                        .execute(params![
+                            run_id,
+                            day,
+                            seq as i64,
+                            p.date.to_string(),
+                            p.symbol,
+                            p.amount,
+                            p.sellable,
+                            p.avg_price.0,
+                            p.entry_price.0,
+                            p.entry_date.to_string(),
+                            p.high_since_entry.0,
+                            p.last_price.0,
+                            p.days_held as i64,
+                            p.market_value.0,
+                            p.realized_pnl.0
+                        ])
+                        .map_err(fault)?;
+                }
+                for o in &d.orders {
+                    let (kind, limit) = codec::order_type_parts(o.order_type);
+                    order
+                        .execute(params![
+                            run_id,
+                            o.id.0 as i64,
+                            day,
+                            o.symbol,
+                            o.side.as_str(),
+                            kind,
+                            limit,
+                            o.quantity,
+                            o.filled,
+                            o.status.as_str(),
+                            o.created.to_string(),
+                            o.updated.to_string(),
+                            o.filled_notional.0,
+                            o.commission.0,
+                            o.taxes.0,
+                            o.frozen_cash.0,
+                            o.tag
+                        ])
+                        .map_err(fault)?;
+                }
+                for (seq, e) in d.risk_events.iter().enumerate() {
+                    risk.execute(params![
+                        run_id,
+                        day,
+                        seq as i64,
+                        e.date.to_string(),
+                        e.symbol,
+                        e.order_id.0 as i64,
+                        e.side.as_str(),
+                        e.reason.code(),
+                        e.detail
+                    ])
+                    .map_err(fault)?;
+                }
+                for (seq, x) in d.executions.iter().enumerate() {
+                    exec.execute(params![
+                        run_id,
+                        day,
+                        seq as i64,
+                        x.date.to_string(),
+                        x.order_id.0 as i64,
+                        x.symbol,
+                        x.side.as_str(),
+                        x.price.0,
+                        x.quantity,
+                        x.commission.0,
+                        x.taxes.0,
+                        x.reference_price.0,
+                        x.slippage.0
+                    ])
+                    .map_err(fault)?;
+                }
+            }
+            // The active positions are those of the last day written.
+            tx.execute("DELETE FROM positions_active WHERE run_id = ?1", [run_id]).map_err(fault)?;
+            let mut active = tx
+                .prepare_cached(
+                    "INSERT INTO positions_active (run_id, symbol, date, amount, sellable, avg_price, entry_price,
+                     entry_date, high_since_entry, last_price, days_held, market_value, realized_pnl)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(fault)?;
+            for p in &final_day.positions {
+                active
+                    .execute(params![
+                        run_id,
+                        p.symbol,
+                        p.date.to_string(),
+                        p.amount,
+                        p.sellable,
+                        p.avg_price.0,
+                        p.entry_price.0,
+                        p.entry_date.to_string(),
+                        p.high_since_entry.0,
+                        p.last_price.0,
+                        p.days_held as i64,
+                        p.market_value.0,
+                        p.realized_pnl.0
+                    ])
+                    .map_err(fault)?;
+            }
+        }
+        tx.execute(
+            "UPDATE runs SET last_day_index = ?1 WHERE run_id = ?2",
+            params![final_day.day_index as i64, run_id],
+        )
+        .map_err(fault)?;
+        tx.commit().map_err(fault)
+    }
+
+    fn set_status(&mut self, run_id: &str, status: RunStatus) -> Result<(), Fault> {
+        let n = self
+            .conn
+            .execute("UPDATE runs SET status = ?1 WHERE run_id = ?2", params![status.as_str(), run_id])
+            .map_err(fault)?;
+        if n == 0 {
+            return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
+        }
+        Ok(())
+    }
+
+    fn run_summaries(&mut self) -> Result<Vec<RunSummary>, Fault> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.run_id, r.config, r.data_source, r.status, r.started_at, r.last_day_index,
+                 (SELECT COUNT(*) FROM account_snapshots a WHERE a.run_id = r.run_id)
+                 FROM runs r ORDER BY r.seq",
+            )
+            .map_err(fault)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .map_err(fault)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (run_id, config, data_source, status, started_at, last, days) = row.map_err(fault)?;
+            out.push(RunSummary {
+                meta: RunMeta { run_id, config, data_source, status: codec::run_status(NAME, &status)? },
+                started_at: Some(started_at),
+                last_day_index: last.map(|l| codec::u32_of(NAME, "day index", l)).transpose()?,
+                days: days as usize,
+            });
+        }
+        Ok(out)
+    }
+
+    fn load_run(&mut self, run_id: &str) -> Result<RunRecord, Fault> {
+        // One read transaction: a consistent snapshot even while another connection commits.
+        let tx = self.conn.transaction().map_err(fault)?;
+        let last_day_index = last_day(&tx, run_id)?;
+        let record = RunRecord {
+            account_snapshots: query(
+                &tx,
+                "SELECT date, total_value, cash, frozen_cash, market_value, peak_value, drawdown
+                 FROM account_snapshots WHERE run_id = ?1 ORDER BY day_index",
+                run_id,
+                |r| {
+                    Ok(AccountSnapshot {
+                        date: date(r, 0)?,
+                        total_value: Money(r.get(1)?),
+                        cash: Money(r.get(2)?),
+                        frozen_cash: Money(r.get(3)?),
+                        market_value: Money(r.get(4)?),
+                        peak_value: Money(r.get(5)?),
+                        drawdown: r.get(6)?,
+                    })
+                },
+            )?,
+            position_snapshots: query(
+                &tx,
+                "SELECT date, symbol, amount, sellable, avg_price, entry_price, entry_date, high_since_entry,
+                 last_price, days_held, market_value, realized_pnl
+                 FROM position_snapshots WHERE run_id = ?1 ORDER BY day_index, seq",
+                run_id,
+                |r| {
+                    Ok(PositionSnapshot {
+                        date: date(r, 0)?,
+                        symbol: r.get(1)?,
+                        amount: r.get(2)?,
+                        sellable: r.get(3)?,
+                        avg_price: Price(r.get(4)?),
+                        entry_price: Price(r.get(5)?),
+                        entry_date: date(r, 6)?,
+                        high_since_entry: Price(r.get(7)?),
+                        last_price: Price(r.get(8)?),
+                        days_held: r.get(9)?,
+                        market_value: Money(r.get(10)?),
+                        realized_pnl: Money(r.get(11)?),
+                    })
+                },
+            )?,
+            orders: query(
+                &tx,
+                "SELECT order_id, symbol, side, order_type, limit_price, quantity, filled, status, created, updated,
+                 filled_notional, commission, taxes, frozen_cash, tag
+                 FROM orders_history WHERE run_id = ?1 ORDER BY order_id",
+                run_id,
+                |r| {
+                    Ok(Order {
+                        id: OrderId(r.get::<_, i64>(0)? as u64),
+                        symbol: r.get(1)?,
+                        side: decode(r, 2, codec::side)?,
+                        order_type: {
+                            let kind: String = r.get(3)?;
+                            codec::order_type(NAME, &kind, r.get(4)?).map_err(to_sql_err)?
+                        },
+                        quantity: r.get(5)?,
+                        filled: r.get(6)?,
+                        status: decode(r, 7, codec::order_status)?,
+                        created: date(r, 8)?,
+                        updated: date(r, 9)?,
+                        filled_notional: Money(r.get(10)?),
+                        commission: Money(r.get(11)?),
+                        taxes: Money(r.get(12)?),
+                        frozen_cash: Money(r.get(13)?),
+                        tag: r.get(14)?,
+                    })
+                },
+            )?,
+            risk_events: query(
+                &tx,
+                "SELECT date, symbol, order_id, side, reason, detail
+                 FROM risk_events WHERE run_id = ?1 ORDER BY day_index, seq",
+                run_id,
+                |r| {
+                    Ok(RiskEvent {
+                        date: date(r, 0)?,
+                        symbol: r.get(1)?,
+                        order_id: OrderId(r.get::<_, i64>(2)? as u64),
+                        side: decode(r, 3, codec::side)?,
+                        reason: decode(r, 4, codec::reason)?,
+                        detail: r.get(5)?,
+                    })
+                },
+            )?,
+            executions: query(
+                &tx,
+                "SELECT date, order_id, symbol, side, price, quantity, commission, taxes, reference_price, slippage
+                 FROM execution_logs WHERE run_id = ?1 ORDER BY day_index, seq",
+                run_id,
+                |r| {
+                    Ok(ExecutionLog {
+                        date: date(r, 0)?,
+                        order_id: OrderId(r.get::<_, i64>(1)? as u64),
+                        symbol: r.get(2)?,
+                        side: decode(r, 3, codec::side)?,
+                        price: Price(r.get(4)?),
+                        quantity: r.get(5)?,
+                        commission: Money(r.get(6)?),
+                        taxes: Money(r.get(7)?),
+                        reference_price: Price(r.get(8)?),
+                        slippage: Money(r.get(9)?),
+                    })
+                },
+            )?,
+            last_day_index,
+        };
+        tx.commit().map_err(fault)?;
+        Ok(record)
+    }
+
+    fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        last_day(&tx, run_id)?;
+        for table in RUN_TABLES {
+            tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run_id]).map_err(fault)?;
+        }
+        tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id]).map_err(fault)?;
+        tx.commit().map_err(fault)
+    }
+}
+
+fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    run_id: &str,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, Fault> {
+    let mut stmt = conn.prepare_cached(sql).map_err(fault)?;
+    let rows = stmt.query_map([run_id], f).map_err(fault)?;
+    rows.collect::<rusqlite::Result<Vec<T>>>().map_err(|e| match e {
+        rusqlite::Error::ToSqlConversionFailure(inner) => match inner.downcast::<StoreError>() {
+            Ok(s) => Fault::Fatal(*s),
+            Err(other) => Fault::Fatal(StoreError::Backend { backend: NAME, message: other.to_string() }),
+        },
+        e => fault(e),
+    })
+}
+
+/// Carry a decoding error out of a row closure.
+fn to_sql_err(e: StoreError) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+fn decode<T>(r: &Row<'_>, i: usize, f: fn(&'static str, &str) -> Result<T, StoreError>) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    f(NAME, &s).map_err(to_sql_err)
+}
+
+fn date(r: &Row<'_>, i: usize) -> rusqlite::Result<chrono::NaiveDate> {
+    decode(r, i, codec::date)
+}

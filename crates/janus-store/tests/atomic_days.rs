@@ -1,0 +1,135 @@
+//! A reader never sees half a day: while one handle commits days of many rows, another reads
+//! the run over and over, and every read holds whole days only.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{Fixture, Kind};
+use janus_core::{
+    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, OrderType, PositionSnapshot, Price, RiskEvent,
+    RiskReason, RunMeta, RunStatus, Side,
+};
+use janus_store::{open_store, StoreOptions};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const POSITIONS: usize = 40;
+const FILLS: usize = 30;
+const EVENTS: usize = 10;
+const DAYS: u32 = 60;
+
+fn day(i: u32) -> DayBatch {
+    let date = NaiveDate::from_ymd_opt(2022, 1, 3).unwrap() + chrono::Days::new(i as u64);
+    let sym = |k: usize| format!("{:06}.SZ", k);
+    DayBatch {
+        day_index: i,
+        account: Some(AccountSnapshot {
+            date,
+            total_value: Money(i as i64),
+            cash: Money(1),
+            frozen_cash: Money(2),
+            market_value: Money(3),
+            peak_value: Money(4),
+            drawdown: 0.5,
+        }),
+        positions: (0..POSITIONS)
+            .map(|k| PositionSnapshot {
+                date,
+                symbol: sym(k),
+                amount: 100,
+                sellable: 100,
+                avg_price: Price(1),
+                entry_price: Price(1),
+                entry_date: date,
+                high_since_entry: Price(1),
+                last_price: Price(1),
+                days_held: i,
+                market_value: Money(100),
+                realized_pnl: Money(0),
+            })
+            .collect(),
+        orders: (0..5)
+            .map(|k| {
+                Order::new(OrderId((i * 5 + k) as u64 + 1), sym(k as usize), Side::Buy, OrderType::Market, 100, date)
+            })
+            .collect(),
+        risk_events: (0..EVENTS)
+            .map(|k| RiskEvent {
+                date,
+                symbol: sym(k),
+                order_id: OrderId(1),
+                side: Side::Sell,
+                reason: RiskReason::MarketLimitDown,
+                detail: "limit-down".into(),
+            })
+            .collect(),
+        executions: (0..FILLS)
+            .map(|k| ExecutionLog {
+                date,
+                order_id: OrderId(1),
+                symbol: sym(k),
+                side: Side::Buy,
+                price: Price(1),
+                quantity: 100,
+                commission: Money(5),
+                taxes: Money(0),
+                reference_price: Price(1),
+                slippage: Money(0),
+            })
+            .collect(),
+    }
+}
+
+fn a_reader_never_sees_half_a_day(kind: Kind) {
+    let opts = StoreOptions { flush_days: 1, ..StoreOptions::default() };
+    let Some(mut fx) = Fixture::open_with(kind, "atomic", &opts) else { return };
+    let meta =
+        RunMeta { run_id: "w".into(), config: String::new(), data_source: "test".into(), status: RunStatus::Running };
+    fx.store.begin_run(&meta).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (url, done) = (fx.url.clone(), done.clone());
+        std::thread::spawn(move || {
+            let store = open_store(&url).unwrap();
+            let mut reads = 0;
+            let mut seen_partial_run = false;
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let r = store.load_run("w").unwrap();
+                let n = r.account_snapshots.len();
+                assert_eq!(r.position_snapshots.len(), n * POSITIONS, "half a day of positions");
+                assert_eq!(r.executions.len(), n * FILLS, "half a day of fills");
+                assert_eq!(r.risk_events.len(), n * EVENTS, "half a day of risk events");
+                assert_eq!(r.orders.len(), n * 5, "half a day of orders");
+                assert_eq!(r.last_day_index, n.checked_sub(1).map(|l| l as u32));
+                seen_partial_run |= n > 0 && n < DAYS as usize;
+                reads += 1;
+                if finished {
+                    return (reads, seen_partial_run);
+                }
+            }
+        })
+    };
+    for i in 0..DAYS {
+        fx.store.commit_day("w", &day(i)).unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let (reads, partial) = reader.join().unwrap();
+    assert!(reads > 1, "{kind:?}: the reader ran");
+    eprintln!("{kind:?}: {reads} consistent reads during the writes (a partial run seen: {partial})");
+}
+
+#[test]
+fn sqlite_readers_never_see_half_a_day() {
+    a_reader_never_sees_half_a_day(Kind::Sqlite);
+}
+
+#[test]
+fn postgres_readers_never_see_half_a_day() {
+    a_reader_never_sees_half_a_day(Kind::Postgres);
+}
+
+#[test]
+fn redis_readers_never_see_half_a_day() {
+    a_reader_never_sees_half_a_day(Kind::Redis);
+}
