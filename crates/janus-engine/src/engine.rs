@@ -253,14 +253,7 @@ impl<'a> Backtest<'a> {
                 if order.side == Side::Sell && reason != RiskReason::VolumeCap {
                     self.refused_sell[sid as usize] = true;
                 }
-                batch.risk_events.push(RiskEvent {
-                    date,
-                    symbol: order.symbol.clone(),
-                    order_id: order.id,
-                    side: order.side,
-                    reason,
-                    detail,
-                });
+                batch.risk_events.push(risk_event(&order, date, reason, detail));
             }
             if order.status.is_open() {
                 self.portfolio.expire(&mut order, sid, date).map_err(ledger)?;
@@ -282,14 +275,7 @@ impl<'a> Backtest<'a> {
     fn reject(&mut self, mut order: Order, reason: RiskReason, detail: String, batch: &mut DayBatch) {
         let date = order.created;
         order.apply(OrderEvent::Reject, date).expect("a new order can always be rejected");
-        batch.risk_events.push(RiskEvent {
-            date,
-            symbol: order.symbol.clone(),
-            order_id: order.id,
-            side: order.side,
-            reason,
-            detail,
-        });
+        batch.risk_events.push(risk_event(&order, date, reason, detail));
         batch.orders.push(order);
     }
 
@@ -366,6 +352,11 @@ impl<'a> Backtest<'a> {
         }
         Ok(())
     }
+}
+
+/// The risk event recording that `order` was refused on `date`.
+fn risk_event(order: &Order, date: chrono::NaiveDate, reason: RiskReason, detail: String) -> RiskEvent {
+    RiskEvent { date, symbol: order.symbol.clone(), order_id: order.id, side: order.side, reason, detail }
 }
 
 /// Run id from the inputs, so that the same config and data give the same id (and files).
