@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
-use janus_engine::config::{FeesConfig, FillConfig, MarketConfig, RiskConfig, StrategyConfig};
+use janus_engine::config::{FeesConfig, FillConfig, Frictions, MarketConfig, RiskConfig, StrategyConfig};
 use janus_engine::EngineConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -63,6 +63,8 @@ pub struct FileConfig {
     pub fees: FeesConfig,
     pub fill: FillConfig,
     pub risk: RiskConfig,
+    /// Frictions to simulate (all on); turning one off gives an idealized run.
+    pub frictions: Frictions,
     pub strategy: StrategyConfig,
 }
 
@@ -81,6 +83,7 @@ impl Default for FileConfig {
             fees: e.fees,
             fill: e.fill,
             risk: e.risk,
+            frictions: e.frictions,
             strategy: StrategyConfig::default(),
         }
     }
@@ -102,6 +105,7 @@ impl FileConfig {
             fees: self.fees.clone(),
             fill: self.fill.clone(),
             risk: self.risk.clone(),
+            frictions: self.frictions,
         }
     }
 

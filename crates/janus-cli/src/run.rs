@@ -146,6 +146,7 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
 
     let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
     let mut engine = Backtest::new(&panel, cfg.engine())?;
+    let range_for_twins = range.clone();
     let mut progress = LazyProgress::new(range.len() as u64, "backtest", !args.quiet);
     let resume = session.resume.clone();
     let outcome =
@@ -154,6 +155,7 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
         });
     progress.finish();
     let outcome = session.finish(&run_id, outcome)?;
+    let twins = frictionless_twins(&session.loaded, &panel, range_for_twins, args.quiet)?;
     let store = &session.store;
     let cfg = &session.loaded.config;
 
@@ -161,6 +163,12 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
     let meta = store.list_runs()?.into_iter().find(|m| m.run_id == run_id).unwrap_or(meta);
     let initial = janus_core::Money::from_yuan(cfg.initial_cash);
     let analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, args.benchmark.as_deref())?;
+    let friction = janus_report::friction::FrictionAttribution::new(
+        initial,
+        outcome.final_value,
+        &twins,
+        &janus_report::friction::paid_in_real_run(&record, &analysis.refused),
+    );
     let (trips, metrics) = (&analysis.trips, &analysis.metrics);
     let out_root = args.out.clone().unwrap_or_else(|| cfg.output.dir.clone());
     let dir = out_root.join(&run_id);
@@ -172,9 +180,40 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
         println!("{}", dir.display());
     } else {
         println!("{}", janus_report::summary_text(&meta, metrics));
+        println!("{}", janus_report::friction::summary_lines(&friction));
         println!("{} days, {} bars. Run folder: {}", outcome.days, outcome.bars, dir.display());
     }
     Ok(())
+}
+
+/// Replay the run with its frictions removed one by one (costs, price limits, suspensions,
+/// T+1, volume cap): the twins that attribute the gap between the real and the ideal run.
+fn frictionless_twins(
+    loaded: &crate::config::Loaded,
+    panel: &Panel,
+    range: std::ops::Range<usize>,
+    quiet: bool,
+) -> Result<Vec<janus_report::friction::TwinFigures>> {
+    let cfg = &loaded.config;
+    let steps = janus_engine::friction::LADDER.len();
+    let mut progress = LazyProgress::new(steps as u64, "frictionless twins", !quiet);
+    let mut built = 0;
+    let twins = janus_engine::friction::run_twins(panel, &cfg.engine(), range, || -> Result<_> {
+        progress.set(built);
+        built += 1;
+        Ok(janus_models::build_strategy(&cfg.strategy, panel, &loaded.base)?)
+    })
+    .context("running the frictionless twins of the run")?;
+    progress.finish();
+    Ok(twins
+        .into_iter()
+        .map(|t| janus_report::friction::TwinFigures {
+            key: t.key.to_string(),
+            final_value: t.final_value,
+            fills: t.fills,
+            refusals: t.refusals,
+        })
+        .collect())
 }
 
 pub fn gen_data(out: &Path, seed: u64, symbols: usize, days: usize, start: NaiveDate) -> Result<()> {

@@ -131,6 +131,18 @@ impl Fees {
 }
 
 impl FeeSchedule {
+    /// No fees at all: the frictionless twins of a run.
+    pub fn free() -> FeeSchedule {
+        FeeSchedule {
+            commission: Rate(0),
+            min_commission: Money::ZERO,
+            stamp_duty_before: Rate(0),
+            stamp_duty_after: Rate(0),
+            transfer: Rate(0),
+            ..FeeSchedule::default()
+        }
+    }
+
     pub fn stamp_duty_rate(&self, date: NaiveDate) -> Rate {
         if date < self.stamp_duty_change_date {
             self.stamp_duty_before

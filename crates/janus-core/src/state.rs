@@ -279,10 +279,20 @@ impl Portfolio {
         closed
     }
 
-    /// A new trading day began: every position held since an earlier day ages by one.
-    pub fn start_day(&mut self, date: NaiveDate) {
-        for p in self.positions.values_mut() {
-            if date > p.entry_date {
+    /// Make a position's shares bought today sellable at once (a market without T+1).
+    pub fn unlock_t1(&mut self, sid: SymbolId) {
+        if let Some(p) = self.positions.get_mut(&sid) {
+            p.sellable += p.locked_t1;
+            p.locked_t1 = 0;
+        }
+    }
+
+    /// A new trading day began: every position held since an earlier day ages by one, if it
+    /// could trade that day (`tradable`): `days_held` counts the trading days the holding could
+    /// have been sold on, so a suspension does not age it.
+    pub fn start_day(&mut self, date: NaiveDate, tradable: impl Fn(SymbolId) -> bool) {
+        for (sid, p) in self.positions.iter_mut() {
+            if date > p.entry_date && tradable(*sid) {
                 p.days_held += 1;
             }
         }

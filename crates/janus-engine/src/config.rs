@@ -94,13 +94,15 @@ pub struct RiskConfig {
     /// Equity falling more than this fraction from the previous close blocks new buys that day.
     pub circuit_breaker_pct: f64,
     /// Refuse buys of stocks that closed at limit-up and sells of stocks that closed at
-    /// limit-down when the order is placed (the fill is checked against the next bar anyway).
+    /// limit-down when the order is placed. Off by default: the next day has new limits, and
+    /// the fill is checked against the next bar anyway; on, it models a trader who will not
+    /// chase a sealed limit.
     pub reject_at_limit_close: bool,
 }
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        RiskConfig { max_position_pct: 0.2, max_positions: 10, circuit_breaker_pct: 0.05, reject_at_limit_close: true }
+        RiskConfig { max_position_pct: 0.2, max_positions: 10, circuit_breaker_pct: 0.05, reject_at_limit_close: false }
     }
 }
 
@@ -206,6 +208,30 @@ impl Default for StrategyConfig {
     }
 }
 
+/// Which of the market's frictions a run simulates. All on by default: a real run. Turning
+/// them off one by one gives the frictionless twins that attribute the gap between the ideal
+/// and the real run to each friction (see [`crate::friction`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Frictions {
+    /// Commission, stamp duty, transfer fee and slippage.
+    pub costs: bool,
+    /// Daily price limits: buys blocked at limit-up, sells at limit-down, fills clamped.
+    pub price_limits: bool,
+    /// Suspended bars do not trade (when off they trade at their flat price, uncapped).
+    pub suspensions: bool,
+    /// Shares bought on a day sell from the next one (when off, at once).
+    pub t_plus_1: bool,
+    /// The volume participation cap (when off, any size fills).
+    pub volume_cap: bool,
+}
+
+impl Default for Frictions {
+    fn default() -> Self {
+        Frictions { costs: true, price_limits: true, suspensions: true, t_plus_1: true, volume_cap: true }
+    }
+}
+
 /// Everything the engine needs besides the data and the strategy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -215,6 +241,7 @@ pub struct EngineConfig {
     pub fees: FeesConfig,
     pub fill: FillConfig,
     pub risk: RiskConfig,
+    pub frictions: Frictions,
 }
 
 impl Default for EngineConfig {
@@ -225,6 +252,7 @@ impl Default for EngineConfig {
             fees: FeesConfig::default(),
             fill: FillConfig::default(),
             risk: RiskConfig::default(),
+            frictions: Frictions::default(),
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct Backtest<'a> {
     next_order_id: u64,
     /// Orders placed after the last close, waiting for the next bar.
     pending: Vec<(Order, SymbolId)>,
+    /// Ids of the sells waiting in `pending` for their halted stock to trade again.
+    queued: std::collections::BTreeSet<u64>,
     refused_sell: Vec<bool>,
     peak: Money,
     prev_total: Money,
@@ -70,7 +72,8 @@ impl<'a> Backtest<'a> {
             cfg: cfg.risk.clone(),
             lot: LotRules { lot: cfg.market.lot },
             limits: cfg.market.limits,
-            fees: cfg.fees.schedule(),
+            fees: if cfg.frictions.costs { cfg.fees.schedule() } else { janus_core::FeeSchedule::free() },
+            frictions: cfg.frictions,
         };
         Ok(Backtest {
             panel,
@@ -79,6 +82,7 @@ impl<'a> Backtest<'a> {
             portfolio: Portfolio::new(initial),
             next_order_id: 1,
             pending: Vec::new(),
+            queued: Default::default(),
             refused_sell: vec![false; panel.n_symbols()],
             peak: initial,
             prev_total: initial,
@@ -167,7 +171,7 @@ impl<'a> Backtest<'a> {
         batch.executions.clear();
         let panel = self.panel;
         let date = panel.dates[day];
-        self.portfolio.start_day(date);
+        self.portfolio.start_day(date, |sid| panel.is_tradable(day, sid));
         self.match_pending(day, batch)?;
 
         // The close: mark to market, release T+1, snapshot.
@@ -201,6 +205,12 @@ impl<'a> Backtest<'a> {
                 decisions,
             );
             self.admit(day, breaker, decisions, batch)?;
+            // The account as it stands after the evening's orders: `frozen_cash` is the cash
+            // reserved for the next day's buys (the total is unchanged by freezing).
+            if let Some(a) = batch.account.as_mut() {
+                a.cash = self.portfolio.account.available_cash;
+                a.frozen_cash = self.portfolio.account.frozen_cash;
+            }
         }
         self.prev_total = total;
         Ok(())
@@ -213,8 +223,34 @@ impl<'a> Backtest<'a> {
         let mut used: Vec<(SymbolId, i64)> = Vec::new();
         let pending = std::mem::take(&mut self.pending);
         for (mut order, sid) in pending {
+            // A sell of a halted stock waits for the open of the day it trades again (its
+            // shares stay reserved); the refusal was recorded once, when it was queued.
+            if self.queues_sell(&order, day, sid) {
+                if self.queued.insert(order.id.0) {
+                    batch.risk_events.push(risk_event(
+                        &order,
+                        date,
+                        RiskReason::MarketSuspended,
+                        "halted on the execution day: queued for the open of the day it trades again".into(),
+                    ));
+                    batch.orders.push(order.clone());
+                }
+                self.refused_sell[sid as usize] = true;
+                self.pending.push((order, sid));
+                continue;
+            }
+            self.queued.remove(&order.id.0);
             let volume_used = used.iter().find(|u| u.0 == sid).map_or(0, |u| u.1);
-            let outcome = match_order(&order, sid, panel, day, &self.cfg.fill, self.cfg.market.lot, volume_used);
+            let outcome = match_order(
+                &order,
+                sid,
+                panel,
+                day,
+                &self.cfg.fill,
+                &self.cfg.frictions,
+                self.cfg.market.lot,
+                volume_used,
+            );
             let oid = order.id.0;
             let ledger = |source| EngineError::Ledger { date, order: oid, source };
             if let Some((mut qty, price)) = outcome.fill {
@@ -242,6 +278,9 @@ impl<'a> Backtest<'a> {
                             &self.risk.fees,
                         )
                         .map_err(ledger)?;
+                    if order.side == Side::Buy && !self.cfg.frictions.t_plus_1 {
+                        self.portfolio.unlock_t1(sid);
+                    }
                     match used.iter_mut().find(|u| u.0 == sid) {
                         Some(u) => u.1 += qty,
                         None => used.push((sid, qty)),
@@ -261,6 +300,16 @@ impl<'a> Backtest<'a> {
             batch.orders.push(order);
         }
         Ok(())
+    }
+
+    /// A sell is queued rather than refused while its stock is halted (a present bar without
+    /// trading), when suspensions are simulated. A stock with no bar at all is not halted but
+    /// gone (not listed, delisted): the order is refused by the matcher as before.
+    fn queues_sell(&self, order: &Order, day: usize, sid: SymbolId) -> bool {
+        order.side == Side::Sell
+            && self.cfg.frictions.suspensions
+            && self.panel.is_present(day, sid)
+            && !self.panel.is_tradable(day, sid)
     }
 
     fn new_order(&mut self, intent: &Intent, qty: i64, date: chrono::NaiveDate) -> Order {
@@ -287,8 +336,31 @@ impl<'a> Backtest<'a> {
         let mut pending_buys: Vec<PendingBuy> = Vec::new();
         let planned: Vec<SymbolId> = d.buys.iter().map(|b| b.sid).collect();
         for intent in &d.sells {
+            if self.pending.iter().any(|(o, sid)| *sid == intent.sid && self.queued.contains(&o.id.0)) {
+                continue; // a sell of this stock is already waiting for it to trade again
+            }
             let qty = intent.qty.unwrap_or_else(|| self.portfolio.positions.get(&intent.sid).map_or(0, |p| p.sellable));
             let mut order = self.new_order(intent, qty, date);
+            if self.queues_sell(&order, day, intent.sid) && qty > 0 {
+                // Halted at the decision close: queue the sell for the day it trades again
+                // instead of refusing it every day; recorded once, as the refusal it is.
+                self.portfolio.accept_sell(&mut order, intent.sid).map_err(|source| EngineError::Ledger {
+                    date,
+                    order: order.id.0,
+                    source,
+                })?;
+                self.queued.insert(order.id.0);
+                batch.risk_events.push(risk_event(
+                    &order,
+                    date,
+                    RiskReason::Suspended,
+                    "suspended at the decision close: queued for the open of the day it trades again".into(),
+                ));
+                self.refused_sell[intent.sid as usize] = true;
+                batch.orders.push(order.clone());
+                self.pending.push((order, intent.sid));
+                continue;
+            }
             let ctx = RiskContext {
                 panel,
                 day,

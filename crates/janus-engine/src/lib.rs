@@ -10,10 +10,11 @@
 pub mod config;
 pub mod engine;
 pub mod features;
+pub mod friction;
 pub mod matcher;
 pub mod risk;
 pub mod strategy;
 
-pub use config::{EngineConfig, FillConfig, FillPrice, LimitBlock, RiskConfig, StrategyConfig};
+pub use config::{EngineConfig, FillConfig, FillPrice, Frictions, LimitBlock, RiskConfig, StrategyConfig};
 pub use engine::{derive_run_id, Backtest, EngineError, Resume, RunOutcome};
 pub use strategy::{BuyModel, Decisions, DualModelStrategy, Intent, SellModel, Strategy, StrategyView};

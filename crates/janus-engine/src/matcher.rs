@@ -2,7 +2,7 @@
 //! under the A-share rules (suspension, price limits, limit prices, volume cap). Pure: it
 //! reads the bar and the order and returns an outcome; the engine applies it to the ledger.
 
-use crate::config::{FillConfig, FillPrice, LimitBlock};
+use crate::config::{FillConfig, FillPrice, Frictions, LimitBlock};
 use janus_core::{Order, OrderType, Price, Qty, RiskReason, Side, SymbolId};
 use janus_data::Panel;
 
@@ -24,18 +24,24 @@ impl MatchOutcome {
 }
 
 /// Match `order` against bar `day` of `sid`. `volume_used` is what earlier orders of the same
-/// symbol already took from this bar under the participation cap.
+/// symbol already took from this bar under the participation cap. `frictions` says which of the
+/// market's rules apply (all of them in a real run).
+#[allow(clippy::too_many_arguments)]
 pub fn match_order(
     order: &Order,
     sid: SymbolId,
     panel: &Panel,
     day: usize,
     cfg: &FillConfig,
+    frictions: &Frictions,
     lot: Qty,
     volume_used: Qty,
 ) -> MatchOutcome {
     let i = panel.idx(day, sid);
-    if !panel.is_tradable(day, sid) {
+    // Without the suspension friction a halted bar (present, flat, no volume) trades at its
+    // price; a missing bar never does: there is no price to trade at.
+    let halted = panel.is_present(day, sid) && !panel.is_tradable(day, sid);
+    if !panel.is_tradable(day, sid) && !(halted && !frictions.suspensions) {
         return MatchOutcome::refused(
             Price::ZERO,
             RiskReason::MarketSuspended,
@@ -48,7 +54,8 @@ pub fn match_order(
         FillPrice::Vwap => panel.vwap(day, sid),
         FillPrice::Close => close,
     };
-    let (up, down) = (panel.limit_up[i], panel.limit_down[i]);
+    let (up, down) =
+        if frictions.price_limits { (panel.limit_up[i], panel.limit_down[i]) } else { (Price::ZERO, Price::ZERO) };
     let one_price = high == low;
     match order.side {
         Side::Buy if up.is_positive() => {
@@ -78,7 +85,7 @@ pub fn match_order(
 
     // Slippage moves the price against the order, to the tick, never beyond the limits.
     let mut price = reference;
-    if cfg.slippage_bps > 0.0 {
+    if cfg.slippage_bps > 0.0 && frictions.costs {
         let slip = (reference.0 as f64 * cfg.slippage_bps / 10_000.0).round() as i64;
         price = match order.side {
             Side::Buy => Price(reference.0 + slip).ceil_tick(),
@@ -123,6 +130,10 @@ pub fn match_order(
     }
 
     // Volume participation cap, in whole lots unless the sell closes out what is left.
+    if !frictions.volume_cap || halted {
+        let qty = order.remaining();
+        return MatchOutcome { fill: (qty > 0).then_some((qty, price)), reference, refusal: None };
+    }
     let cap = ((panel.volume[i] * cfg.volume_participation).floor() as Qty - volume_used).max(0);
     let remaining = order.remaining();
     let qty = if remaining <= cap { remaining } else { cap / lot * lot };

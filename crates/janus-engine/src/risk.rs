@@ -2,7 +2,7 @@
 //! refusal is returned with a reason code and a detail a user can act on; the engine records
 //! it as a risk event.
 
-use crate::config::RiskConfig;
+use crate::config::{Frictions, RiskConfig};
 use janus_core::{
     FeeSchedule, LimitRules, LotRules, Money, Order, OrderType, Portfolio, Price, Qty, RiskReason, Side, SymbolId,
 };
@@ -36,6 +36,8 @@ pub struct RiskManager {
     pub lot: LotRules,
     pub limits: LimitRules,
     pub fees: FeeSchedule,
+    /// Which market rules apply (all in a real run; fewer in a frictionless twin).
+    pub frictions: Frictions,
 }
 
 impl RiskManager {
@@ -58,8 +60,13 @@ impl RiskManager {
         notional + self.fees.order_fees(notional, false, date).total()
     }
 
+    /// The symbol trades at `day`: it has a bar that is not halted (or halts are not simulated).
+    fn can_trade(&self, panel: &Panel, day: usize, sid: SymbolId) -> bool {
+        panel.is_tradable(day, sid) || (!self.frictions.suspensions && panel.is_present(day, sid))
+    }
+
     fn at_limit_close(&self, panel: &Panel, day: usize, sid: SymbolId, side: Side) -> Option<Price> {
-        if !self.cfg.reject_at_limit_close {
+        if !self.cfg.reject_at_limit_close || !self.frictions.price_limits {
             return None;
         }
         let i = panel.idx(day, sid);
@@ -73,7 +80,7 @@ impl RiskManager {
 
     pub fn check_sell(&self, order: &Order, sid: SymbolId, ctx: &RiskContext<'_>) -> Result<(), Refusal> {
         let (panel, day) = (ctx.panel, ctx.day);
-        if !panel.is_tradable(day, sid) {
+        if !self.can_trade(panel, day, sid) {
             return Err((RiskReason::Suspended, "suspended at the decision close; retry when it trades".into()));
         }
         if let Some(limit) = self.at_limit_close(panel, day, sid, Side::Sell) {
@@ -122,7 +129,7 @@ impl RiskManager {
                 ),
             ));
         }
-        if !panel.is_tradable(day, sid) {
+        if !self.can_trade(panel, day, sid) {
             return Err((RiskReason::Suspended, "suspended at the decision close".into()));
         }
         if let Some(limit) = self.at_limit_close(panel, day, sid, Side::Buy) {

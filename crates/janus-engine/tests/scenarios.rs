@@ -114,7 +114,10 @@ fn a_buy_of_a_stock_that_closed_at_limit_up_is_refused_before_freezing_cash() {
          2024-01-03,600000.SH,10.50,11.00,10.40,11.00,100000\n\
          2024-01-04,600000.SH,11.00,11.50,10.90,11.20,100000\n"
     ));
-    let (rec, pf) = run(&p, cfg(100_000.0), vec![(1, order(&p, "600000.SH", Side::Buy, 100, OrderType::Market))]);
+    // Off by default (tomorrow has new limits); this trader refuses to chase a sealed limit.
+    let mut strict = cfg(100_000.0);
+    strict.risk.reject_at_limit_close = true;
+    let (rec, pf) = run(&p, strict, vec![(1, order(&p, "600000.SH", Side::Buy, 100, OrderType::Market))]);
     assert_eq!(rec.orders[0].status, OrderStatus::Rejected);
     assert_eq!(rec.risk_events[0].reason, RiskReason::LimitUp);
     assert_eq!(pf.account.available_cash, yuan(100_000.0));

@@ -160,7 +160,9 @@ fn load_onnx(path: &Path, _side: Side) -> Result<Box<dyn Predict>, ModelError> {
     Err(ModelError::Unsupported {
         path: path.to_path_buf(),
         what: "the ONNX format".into(),
-        advice: "this build of Janus was made without the `onnx` feature of janus-models".into(),
+        advice: "this janus was built without ONNX support; rebuild it with `cargo build --release --features onnx` \
+                 (or run `cargo run --features onnx -- ...`), or export the model to LightGBM, XGBoost or linear JSON"
+            .into(),
     })
 }
 

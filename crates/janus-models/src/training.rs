@@ -132,7 +132,7 @@ pub fn cannot_sell_next_day(panel: &Panel, day: usize, sid: SymbolId, cfg: &Engi
         lot,
         panel.dates[day],
     );
-    let outcome = match_order(&order, sid, panel, day + 1, &cfg.fill, lot, 0);
+    let outcome = match_order(&order, sid, panel, day + 1, &cfg.fill, &cfg.frictions, lot, 0);
     match outcome.refusal {
         Some((RiskReason::MarketSuspended | RiskReason::MarketLimitDown, _)) => 1.0,
         _ => 0.0,

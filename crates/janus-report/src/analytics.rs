@@ -222,6 +222,10 @@ pub fn refused_sells(record: &RunRecord) -> Vec<RefusedSell> {
         day.0 += f.quantity;
         day.1 += f.price.notional(f.quantity);
     }
+    let mut fills_of: BTreeMap<OrderId, Vec<(NaiveDate, Qty)>> = BTreeMap::new();
+    for f in record.executions.iter().filter(|f| f.side == Side::Sell) {
+        fills_of.entry(f.order_id).or_default().push((f.date, f.quantity));
+    }
     let mut events: Vec<_> =
         record.risk_events.iter().filter(|e| e.side == Side::Sell && is_stuck_sell_reason(e.reason)).collect();
     events.sort_by(|a, b| (a.symbol.as_str(), a.date, a.order_id).cmp(&(b.symbol.as_str(), b.date, b.order_id)));
@@ -238,7 +242,11 @@ pub fn refused_sells(record: &RunRecord) -> Vec<RefusedSell> {
         }
         let order = orders.get(&e.order_id);
         let wanted_date = order.map_or(e.date, |o| o.created);
-        let shares = order.map_or(0, |o| (o.quantity - o.filled).max(0));
+        // What the order had not sold by the refusal: a sell queued through a halt fills in
+        // full later, so its final state alone would say nothing was stuck.
+        let sold_by_then: Qty =
+            fills_of.get(&e.order_id).map_or(0, |f| f.iter().filter(|(d, _)| *d <= e.date).map(|(_, q)| q).sum());
+        let shares = order.map_or(0, |o| (o.quantity - sold_by_then).max(0));
         let wanted_price = closes
             .range((e.symbol.as_str(), NaiveDate::MIN)..=(e.symbol.as_str(), wanted_date))
             .next_back()

@@ -22,6 +22,7 @@ pub mod analytics;
 pub mod benchmark;
 pub mod charts;
 pub mod compare;
+pub mod friction;
 pub mod html;
 pub mod metrics;
 pub mod output;
