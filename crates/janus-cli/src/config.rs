@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
-use janus_engine::config::{FeesConfig, FillConfig, Frictions, MarketConfig, RiskConfig, StrategyConfig};
+use janus_engine::config::{
+    CorporateConfig, FeesConfig, FillConfig, Frictions, MarketConfig, RiskConfig, StrategyConfig,
+};
 use janus_engine::EngineConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,8 @@ pub struct FileConfig {
     pub risk: RiskConfig,
     /// Frictions to simulate (all on); turning one off gives an idealized run.
     pub frictions: Frictions,
+    /// Dividends, bonus shares and rights: the events file and what a holder does.
+    pub corporate_actions: CorporateConfig,
     pub strategy: StrategyConfig,
 }
 
@@ -84,6 +88,7 @@ impl Default for FileConfig {
             fill: e.fill,
             risk: e.risk,
             frictions: e.frictions,
+            corporate_actions: e.corporate_actions,
             strategy: StrategyConfig::default(),
         }
     }
@@ -106,6 +111,7 @@ impl FileConfig {
             fill: self.fill.clone(),
             risk: self.risk.clone(),
             frictions: self.frictions,
+            corporate_actions: self.corporate_actions.clone(),
         }
     }
 

@@ -46,8 +46,29 @@ pub struct BacktestArgs {
     pub benchmark: Option<PathBuf>,
 }
 
-/// Load or generate the bars a config asks for. Returns the panel and a description of it.
+/// Load or generate the bars a config asks for, with their corporate actions (the events file
+/// of `[corporate_actions]`, else inferred from an `adj_factor` column). Returns the panel and
+/// a description of it.
 pub fn load_data(cfg: &FileConfig, base: &Path, data_override: Option<&Path>) -> Result<(Panel, String)> {
+    let (mut panel, source) = load_bars(cfg, base, data_override)?;
+    let events = match &cfg.corporate_actions.events {
+        Some(file) => janus_data::load_actions(&base.join(file), &panel)?,
+        None => Vec::new(),
+    };
+    let inferred = janus_data::actions_from_adj_factor(&panel);
+    panel.actions = janus_data::merge_actions(events, inferred);
+    if !panel.actions.is_empty() {
+        if panel.adj_factor.is_empty() {
+            panel.adj_factor = janus_data::adj_factor_from_actions(&panel);
+        }
+        // Limits on ex-dates come from the ex-rights reference price.
+        panel.derive_limits(&cfg.market.limits);
+    }
+    Ok((panel, source))
+}
+
+/// The bars alone, from a file or the generator.
+fn load_bars(cfg: &FileConfig, base: &Path, data_override: Option<&Path>) -> Result<(Panel, String)> {
     let limits = cfg.market.limits;
     let path = match data_override {
         Some(p) => Some(p.to_path_buf()),

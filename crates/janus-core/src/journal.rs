@@ -57,6 +57,25 @@ pub struct ExecutionLog {
     pub slippage: Money,
 }
 
+/// What a corporate action did to a holding on its ex-date (before the open).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorporateActionLog {
+    pub date: NaiveDate,
+    pub symbol: String,
+    /// Shares held before the action.
+    pub shares_before: Qty,
+    /// Bonus and capitalization shares credited.
+    pub bonus_shares: Qty,
+    /// Rights subscribed, and the cash paid for them.
+    pub rights_shares: Qty,
+    pub rights_paid: Money,
+    /// Cash dividend before tax, and the tax withheld.
+    pub dividend: Money,
+    pub dividend_tax: Money,
+    /// The ex-rights reference price the day's limits were computed from.
+    pub reference_price: Price,
+}
+
 /// Why an order was refused: by the risk manager before any cash was frozen, or by the market
 /// at the fill point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -6,14 +6,16 @@
 //! [`journal`] defines what a run records and the [`journal::Store`] interface. No I/O here.
 #![forbid(unsafe_code)]
 
+pub mod corporate;
 pub mod journal;
 pub mod money;
 pub mod order;
 pub mod rules;
 pub mod state;
 
+pub use corporate::{CorporateAction, DividendTax};
 pub use journal::{
-    AccountSnapshot, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus,
+    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus,
     RunSummary, Store, StoreError,
 };
 pub use money::{parse_price, Money, Price, Qty, Rate};

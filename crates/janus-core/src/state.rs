@@ -1,7 +1,8 @@
 //! Account and positions: the ledger. Every change of cash or shares goes through
 //! [`Portfolio`], which keeps `available + frozen + market value == total asset` exact.
 
-use crate::journal::{AccountSnapshot, ExecutionLog, PositionSnapshot};
+use crate::corporate::{adjust_price, CorporateAction, DividendTax};
+use crate::journal::{AccountSnapshot, CorporateActionLog, ExecutionLog, PositionSnapshot};
 use crate::money::{div_round, Money, Price, Qty};
 use crate::order::{Order, OrderEvent, Side};
 use crate::rules::FeeSchedule;
@@ -277,6 +278,57 @@ impl Portfolio {
             p.locked_t1 = 0;
         }
         closed
+    }
+
+    /// Apply a corporate action to a holding on its ex-date, before the open: credit bonus
+    /// shares (sellable like the shares they came with) and subscribed rights (sellable from
+    /// the next day), pay the dividend net of `tax` into available cash, and rescale the
+    /// position's prices by `reference / prev_close` so returns and drawdowns read on. The net
+    /// dividend lowers the cost basis and the rights payment raises it, as brokers show it.
+    /// `subscribe` takes up the rights as far as available cash allows. Returns what happened,
+    /// or `None` when the stock is not held.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_corporate_action(
+        &mut self,
+        sid: SymbolId,
+        action: &CorporateAction,
+        prev_close: Price,
+        reference: Price,
+        date: NaiveDate,
+        tax: DividendTax,
+        subscribe: bool,
+    ) -> Option<CorporateActionLog> {
+        let available = self.account.available_cash;
+        let p = self.positions.get_mut(&sid)?;
+        let held = p.amount;
+        let bonus = action.bonus_shares(held);
+        let gross = action.gross_dividend(held);
+        let dividend_tax = tax.tax(gross, (date - p.entry_date).num_days());
+        let net = gross - dividend_tax;
+        let mut rights = if subscribe { action.rights_shares(held) } else { 0 };
+        if action.rights_price.0 > 0 {
+            rights = rights.min((available + net).0 / action.rights_price.0);
+        }
+        let rights_paid = action.rights_price.notional(rights);
+        p.amount += bonus + rights;
+        p.sellable += bonus;
+        p.locked_t1 += rights;
+        p.cost_basis = p.cost_basis - net + rights_paid;
+        p.entry_price = adjust_price(p.entry_price, reference, prev_close);
+        p.high_since_entry = adjust_price(p.high_since_entry, reference, prev_close);
+        p.last_price = reference;
+        self.account.available_cash = available + net - rights_paid;
+        Some(CorporateActionLog {
+            date,
+            symbol: p.symbol.clone(),
+            shares_before: held,
+            bonus_shares: bonus,
+            rights_shares: rights,
+            rights_paid,
+            dividend: gross,
+            dividend_tax,
+            reference_price: reference,
+        })
     }
 
     /// Make a position's shares bought today sellable at once (a market without T+1).

@@ -84,4 +84,7 @@ pub enum DataError {
     },
     #[error("{file}: {dates} dates x {symbols} symbols is too large for one panel; split the file by date or symbol")]
     TooLarge { file: String, dates: usize, symbols: usize },
+    /// A corporate-actions (events) file that cannot be used.
+    #[error("{file}: line {line}: {message}")]
+    Action { file: String, line: u64, message: String },
 }

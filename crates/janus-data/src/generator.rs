@@ -97,6 +97,7 @@ pub fn generate(cfg: &GenConfig, rules: &LimitRules) -> Panel {
         limit_up: vec![Price::ZERO; cells],
         limit_down: vec![Price::ZERO; cells],
         flags: vec![0; cells],
+        ..Panel::default()
     };
     for d in 0..n_days {
         // The market factor: calm most days, a few days of turmoil that put many names at a limit.

@@ -10,12 +10,14 @@
 //! in the format the loader reads.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 mod error;
 pub mod generator;
 pub mod loader;
 pub mod panel;
 mod parse;
 
+pub use actions::{adj_factor_from_actions, actions_from_adj_factor, load_actions, merge_actions, DayAction};
 pub use generator::{generate, write_csv, GenConfig};
 pub use loader::{load_csv, load_csv_reader, DataError};
 pub use panel::Panel;

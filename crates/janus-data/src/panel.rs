@@ -34,6 +34,12 @@ pub struct Panel {
     pub limit_up: Vec<Price>,
     pub limit_down: Vec<Price>,
     pub flags: Vec<u8>,
+    /// Backward adjustment factor per cell (`close x adj_factor` is continuous across
+    /// ex-dates): from the data's `adj_factor` column or from `actions`. Empty when there is no
+    /// adjustment (every factor is 1).
+    pub adj_factor: Vec<f64>,
+    /// Corporate actions on their ex-dates, sorted by day, then symbol.
+    pub actions: Vec<crate::actions::DayAction>,
 }
 
 impl Panel {
@@ -65,6 +71,32 @@ impl Panel {
     pub fn is_st(&self, day: usize, sid: SymbolId) -> bool {
         self.flags[self.idx(day, sid)] & flag::ST != 0
     }
+    /// Adjusted close of cell `i`: the close times the adjustment factor, what features and
+    /// models compare across days (a 10-for-10 bonus issue is not a -50% day).
+    #[inline]
+    pub fn adj_close(&self, i: usize) -> f64 {
+        let c = self.close[i].as_f64();
+        match self.adj_factor.get(i) {
+            Some(f) => c * f,
+            None => c,
+        }
+    }
+    /// Adjusted close of cell `now` over that of cell `then` (exactly the raw ratio when the
+    /// panel has no adjustment).
+    #[inline]
+    pub fn adj_ratio(&self, now: usize, then: usize) -> f64 {
+        let raw = self.close[now].0 as f64 / self.close[then].0 as f64;
+        match (self.adj_factor.get(now), self.adj_factor.get(then)) {
+            (Some(a), Some(b)) => raw * (a / b),
+            _ => raw,
+        }
+    }
+    /// The corporate actions whose ex-date is `day`.
+    pub fn actions_on(&self, day: usize) -> &[crate::actions::DayAction] {
+        let lo = self.actions.partition_point(|a| (a.day as usize) < day);
+        let hi = self.actions.partition_point(|a| (a.day as usize) <= day);
+        &self.actions[lo..hi]
+    }
     pub fn symbol_id(&self, symbol: &str) -> Option<SymbolId> {
         self.symbols.iter().position(|s| s == symbol).map(|i| i as SymbolId)
     }
@@ -89,6 +121,12 @@ impl Panel {
         // Day by day with each symbol's last close at hand: contiguous memory access.
         let mut prev: Vec<Option<Price>> = vec![None; n];
         for d in 0..self.n_dates() {
+            // On an ex-date the limits come from the ex-rights reference price, not the close.
+            for a in self.actions_on(d) {
+                if let Some(pc) = prev[a.sid as usize] {
+                    prev[a.sid as usize] = Some(a.action.reference_price(pc));
+                }
+            }
             for (s, last) in prev.iter_mut().enumerate() {
                 let i = d * n + s;
                 let f = self.flags[i];

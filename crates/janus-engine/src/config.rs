@@ -2,7 +2,7 @@
 //! Every field has an A-share default; the CLI reads these sections from the TOML config.
 
 use chrono::NaiveDate;
-use janus_core::{FeeSchedule, LimitRules, LotRules, Money, Rate};
+use janus_core::{DividendTax, FeeSchedule, LimitRules, LotRules, Money, Rate};
 use serde::{Deserialize, Serialize};
 
 /// Which price of the execution bar a fill takes.
@@ -232,6 +232,46 @@ impl Default for Frictions {
     }
 }
 
+/// What a holder does on an ex-date: the dividend tax withheld and whether rights are taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorporateConfig {
+    /// Events file (`symbol,ex_date,cash_dividend,bonus_shares,rights_shares,rights_price`),
+    /// relative to the config file; without one, actions are inferred from an `adj_factor`
+    /// column of the bars, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<String>,
+    /// `differentiated` (individuals: 20% up to a month held, 10% up to a year, then 0) or
+    /// `flat` (`dividend_tax_rate` on every dividend).
+    pub dividend_tax: String,
+    pub dividend_tax_rate: f64,
+    /// `subscribe` (take up rights issues as far as cash allows) or `decline`.
+    pub rights: String,
+}
+
+impl Default for CorporateConfig {
+    fn default() -> Self {
+        CorporateConfig {
+            events: None,
+            dividend_tax: "differentiated".into(),
+            dividend_tax_rate: 0.0,
+            rights: "subscribe".into(),
+        }
+    }
+}
+
+impl CorporateConfig {
+    pub fn tax(&self) -> DividendTax {
+        match self.dividend_tax.as_str() {
+            "flat" => DividendTax::Flat(Rate::from_f64(self.dividend_tax_rate)),
+            _ => DividendTax::Differentiated,
+        }
+    }
+    pub fn subscribe_rights(&self) -> bool {
+        self.rights == "subscribe"
+    }
+}
+
 /// Everything the engine needs besides the data and the strategy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -242,6 +282,7 @@ pub struct EngineConfig {
     pub fill: FillConfig,
     pub risk: RiskConfig,
     pub frictions: Frictions,
+    pub corporate_actions: CorporateConfig,
 }
 
 impl Default for EngineConfig {
@@ -253,6 +294,7 @@ impl Default for EngineConfig {
             fill: FillConfig::default(),
             risk: RiskConfig::default(),
             frictions: Frictions::default(),
+            corporate_actions: CorporateConfig::default(),
         }
     }
 }
@@ -304,6 +346,22 @@ impl EngineConfig {
             self.fill.slippage_bps >= 0.0 && self.fill.slippage_bps < 1000.0,
             "fill.slippage_bps",
             "must be in [0, 1000)",
+        )?;
+        let c = &self.corporate_actions;
+        check(
+            c.dividend_tax == "differentiated" || c.dividend_tax == "flat",
+            "corporate_actions.dividend_tax",
+            "must be \"differentiated\" or \"flat\"",
+        )?;
+        check(
+            (0.0..1.0).contains(&c.dividend_tax_rate),
+            "corporate_actions.dividend_tax_rate",
+            "must be a fraction in [0, 1) (0.2 = 20%), not a percentage",
+        )?;
+        check(
+            c.rights == "subscribe" || c.rights == "decline",
+            "corporate_actions.rights",
+            "must be \"subscribe\" or \"decline\"",
         )?;
         let r = &self.risk;
         check(r.max_position_pct > 0.0 && r.max_position_pct <= 1.0, "risk.max_position_pct", "must be in (0, 1]")?;

@@ -57,6 +57,8 @@ pub struct Backtest<'a> {
     next_order_id: u64,
     /// Orders placed after the last close, waiting for the next bar.
     pending: Vec<(Order, SymbolId)>,
+    /// What corporate actions did to holdings, in order.
+    pub corporate_log: Vec<janus_core::CorporateActionLog>,
     /// Ids of the sells waiting in `pending` for their halted stock to trade again.
     queued: std::collections::BTreeSet<u64>,
     refused_sell: Vec<bool>,
@@ -83,6 +85,7 @@ impl<'a> Backtest<'a> {
             next_order_id: 1,
             pending: Vec::new(),
             queued: Default::default(),
+            corporate_log: Vec::new(),
             refused_sell: vec![false; panel.n_symbols()],
             peak: initial,
             prev_total: initial,
@@ -172,6 +175,7 @@ impl<'a> Backtest<'a> {
         let panel = self.panel;
         let date = panel.dates[day];
         self.portfolio.start_day(date, |sid| panel.is_tradable(day, sid));
+        self.apply_corporate_actions(day);
         self.match_pending(day, batch)?;
 
         // The close: mark to market, release T+1, snapshot.
@@ -214,6 +218,43 @@ impl<'a> Backtest<'a> {
         }
         self.prev_total = total;
         Ok(())
+    }
+
+    /// Corporate actions whose ex-date is today, before the open: holdings get their bonus
+    /// shares, dividends and rights, and the orders placed last evening are restated in the
+    /// new shares and prices (a sell of the whole holding still sells all of it).
+    fn apply_corporate_actions(&mut self, day: usize) {
+        let panel = self.panel;
+        let date = panel.dates[day];
+        let tax = self.cfg.corporate_actions.tax();
+        let subscribe = self.cfg.corporate_actions.subscribe_rights();
+        for a in panel.actions_on(day) {
+            let Some(prev_close) = previous_close(panel, day, a.sid) else { continue };
+            let reference = a.action.reference_price(prev_close);
+            if let Some(log) =
+                self.portfolio.apply_corporate_action(a.sid, &a.action, prev_close, reference, date, tax, subscribe)
+            {
+                self.corporate_log.push(log);
+            }
+            let lot = self.cfg.market.lot;
+            for (order, sid) in self.pending.iter_mut().filter(|(_, s)| *s == a.sid) {
+                let extra = a.action.bonus_shares(order.remaining());
+                match order.side {
+                    Side::Sell => {
+                        if let Some(p) = self.portfolio.positions.get_mut(sid) {
+                            let extra = extra.min(p.sellable);
+                            p.sellable -= extra;
+                            order.quantity += extra;
+                        }
+                    }
+                    Side::Buy => order.quantity = (order.quantity + extra) / lot * lot,
+                }
+                if let janus_core::OrderType::Limit(p) = order.order_type {
+                    let adjusted = janus_core::corporate::adjust_price(p, reference, prev_close);
+                    order.order_type = janus_core::OrderType::Limit(adjusted.round_to_tick());
+                }
+            }
+        }
     }
 
     /// Match every pending order against today's bar; what is left expires at the close.
@@ -424,6 +465,15 @@ impl<'a> Backtest<'a> {
         }
         Ok(())
     }
+}
+
+/// The last close of `sid` before `day`, if it traded before.
+fn previous_close(panel: &Panel, day: usize, sid: SymbolId) -> Option<janus_core::Price> {
+    (0..day)
+        .rev()
+        .map(|d| panel.idx(d, sid))
+        .find(|&i| panel.flags[i] & janus_data::panel::flag::PRESENT != 0)
+        .map(|i| panel.close[i])
 }
 
 /// The risk event recording that `order` was refused on `date`.

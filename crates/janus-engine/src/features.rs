@@ -85,7 +85,7 @@ fn recent_closes(panel: &Panel, day: usize, sid: SymbolId, out: &mut [f64; WINDO
         d -= 1;
         let i = panel.idx(d, sid);
         if panel.is_present(d, sid) && panel.close[i].is_positive() {
-            out[len] = panel.close[i].as_f64();
+            out[len] = panel.adj_close(i);
             len += 1;
         }
     }

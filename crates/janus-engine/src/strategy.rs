@@ -126,8 +126,6 @@ impl BuyModel for MomentumBuyModel {
         let past = (day - self.lookback) * n;
         let flags_now = &panel.flags[today..today + n];
         let flags_then = &panel.flags[past..past + n];
-        let close_now = &panel.close[today..today + n];
-        let close_then = &panel.close[past..past + n];
         use janus_data::panel::flag;
         for s in 0..n {
             let f = flags_now[s];
@@ -137,7 +135,8 @@ impl BuyModel for MomentumBuyModel {
             if (self.skip_st && f & flag::ST != 0) || !self.allowed[s] {
                 continue;
             }
-            let r = close_now[s].0 as f64 / close_then[s].0 as f64 - 1.0;
+            // Adjusted closes: a bonus issue between the two days is not a fall.
+            let r = panel.adj_ratio(today + s, past + s) - 1.0;
             out.push((s as SymbolId, if self.reversal { -r } else { r }));
         }
     }

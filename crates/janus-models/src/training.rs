@@ -98,7 +98,7 @@ pub const HORIZONS: [usize; 3] = [1, 5, 10];
 
 fn close_at(panel: &Panel, day: usize, sid: SymbolId) -> Option<f64> {
     let i = panel.idx(day, sid);
-    (panel.is_present(day, sid) && panel.close[i].is_positive()).then(|| panel.close[i].as_f64())
+    (panel.is_present(day, sid) && panel.close[i].is_positive()).then(|| panel.adj_close(i))
 }
 
 /// Close `k` trading days after `day` over `day`'s close, minus 1. A symbol without a bar on

@@ -39,7 +39,7 @@ impl Benchmark {
                     let (i, j) = ((d - 1) * n + s, d * n + s);
                     let both = panel.flags[i] & panel.flags[j] & janus_data::panel::flag::PRESENT != 0;
                     if both && panel.close[i].is_positive() && panel.close[j].is_positive() {
-                        sum += panel.close[j].0 as f64 / panel.close[i].0 as f64 - 1.0;
+                        sum += panel.adj_ratio(j, i) - 1.0;
                         count += 1;
                     }
                 }

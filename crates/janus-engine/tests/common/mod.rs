@@ -78,3 +78,13 @@ pub fn run(panel: &Panel, cfg: EngineConfig, strategy: &mut dyn Strategy) -> (Ru
 pub fn yuan(y: f64) -> Money {
     Money::from_yuan(y)
 }
+
+/// A panel with the corporate actions of an events CSV, as the CLI attaches them: actions,
+/// the adjustment factor, and limits from the ex-rights reference price.
+pub fn panel_with_events(header: &str, rows: &str, events: &str) -> Panel {
+    let mut p = panel(header, rows);
+    p.actions = janus_data::actions::read_actions(events.as_bytes(), "events.csv", &p).expect("valid events csv");
+    p.adj_factor = janus_data::adj_factor_from_actions(&p);
+    p.derive_limits(&Default::default());
+    p
+}
