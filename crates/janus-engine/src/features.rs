@@ -6,13 +6,14 @@
 //! All features of day *t* are known after *t*'s close (the decision point); orders placed on
 //! them fill on *t + 1*. Returns and the volatility are computed over the symbol's *present*
 //! bars (a suspended day is skipped, not counted as a zero return); history the data does not
-//! have gives NaN, which tree models treat as missing.
+//! have gives NaN, which tree models treat as missing. Prices are compared as adjusted closes
+//! (`close x adj_factor`), so dividends and bonus issues are not returns.
 //!
 //! | name | of | meaning |
 //! |---|---|---|
 //! | `ret_since_entry` | position | market value at today's close over the cost basis (buy fees included), minus 1 |
 //! | `drawdown_from_high` | position | 1 - close / highest price since entry (0 at a new high) |
-//! | `days_held` | position | trading days since the entry day (0 on the entry day) |
+//! | `days_held` | position | trading days since the entry day on which the holding could trade (0 on the entry day; halted days do not count) |
 //! | `refused_before` | position | 1 when the market refused a sell of this holding before (limit-down, suspension), else 0 |
 //! | `ret_1d` | symbol | close over the previous present close, minus 1 |
 //! | `ret_5d` | symbol | close over the close 5 present bars earlier, minus 1 |
