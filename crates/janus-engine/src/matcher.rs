@@ -41,7 +41,8 @@ pub fn match_order(
     // Without the suspension friction a halted bar (present, flat, no volume) trades at its
     // price; a missing bar never does: there is no price to trade at.
     let halted = panel.is_present(day, sid) && !panel.is_tradable(day, sid);
-    if !panel.is_tradable(day, sid) && !(halted && !frictions.suspensions) {
+    let trades_when_halted = halted && !frictions.suspensions;
+    if !panel.is_tradable(day, sid) && !trades_when_halted {
         return MatchOutcome::refused(
             Price::ZERO,
             RiskReason::MarketSuspended,

@@ -5,8 +5,12 @@
 //! choice for persisted runs; `postgres://USER@HOST:PORT/DB` and `redis://HOST:PORT/DB` share
 //! runs between machines and processes. The persistent backends implement [`Backend`] (whole
 //! days written atomically and idempotently) and are wrapped in [`Persistent`], which batches
-//! days into few transactions and reconnects with backoff when the server goes away. URLs are
-//! shown only through [`redact`], so a password never reaches a log or an error message.
+//! days into few transactions and reconnects with backoff when the server goes away. Every
+//! call to a server has a connect timeout and a read/write timeout ([`StoreOptions`]), so a
+//! server that hangs stops a run after the retry time instead of never; [`Committed`] tells the
+//! opener what the store durably holds of each run, so a failure can say whether (and how) the
+//! run can be resumed. URLs are shown only through [`redact`], so a password never reaches a
+//! log or an error message.
 #![forbid(unsafe_code)]
 
 mod codec;
@@ -20,7 +24,7 @@ pub mod redis;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
-pub use persistent::{Backend, Fault, Persistent, StoreOptions};
+pub use persistent::{Backend, Committed, Fault, Held, Persistent, StoreOptions};
 
 use janus_core::{Store, StoreError};
 use std::path::PathBuf;
@@ -93,25 +97,32 @@ pub fn open_store(url: &str) -> Result<Box<dyn Store>, StoreError> {
     open_store_with(url, &StoreOptions::default())
 }
 
-/// [`open_store`] with explicit batching and retry options.
+/// [`open_store`] with explicit batching, retry and timeout options.
 pub fn open_store_with(url: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
+    open_store_tracked(url, opts).map(|(store, _)| store)
+}
+
+/// [`open_store_with`], also returning the store's [`Committed`]: what the store is known to
+/// hold of each run, readable after a failure even when the server no longer answers. The
+/// memory store keeps nothing beyond the process, so its `Committed` stays empty.
+pub fn open_store_tracked(url: &str, opts: &StoreOptions) -> Result<(Box<dyn Store>, Committed), StoreError> {
     let shown = redact(url);
+    fn boxed<B: Backend + 'static>(p: Persistent<B>) -> (Box<dyn Store>, Committed) {
+        let committed = p.committed();
+        (Box::new(p), committed)
+    }
     Ok(match StoreUrl::parse(url)? {
-        StoreUrl::Memory => Box::new(MemoryStore::new()),
+        StoreUrl::Memory => (Box::new(MemoryStore::new()), Committed::default()),
         #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Box::new(Persistent::new(sqlite::SqliteBackend::open(&path)?, shown, opts.clone())),
+        StoreUrl::Sqlite(path) => boxed(Persistent::new(sqlite::SqliteBackend::open(&path)?, shown, opts.clone())),
         #[cfg(feature = "postgres")]
-        StoreUrl::Postgres { url, schema } => Box::new(Persistent::new(
-            postgres::PostgresBackend::open(&url, schema.as_deref(), opts.connect_timeout)?,
-            shown,
-            opts.clone(),
-        )),
+        StoreUrl::Postgres { url, schema } => {
+            boxed(Persistent::new(postgres::PostgresBackend::open(&url, schema.as_deref(), opts)?, shown, opts.clone()))
+        }
         #[cfg(feature = "redis")]
-        StoreUrl::Redis { url, prefix } => Box::new(Persistent::new(
-            redis::RedisBackend::open(&url, &prefix, opts.connect_timeout)?,
-            shown,
-            opts.clone(),
-        )),
+        StoreUrl::Redis { url, prefix } => {
+            boxed(Persistent::new(redis::RedisBackend::open(&url, &prefix, opts)?, shown, opts.clone()))
+        }
         #[allow(unreachable_patterns)]
         _ => {
             return Err(StoreError::InvalidUrl {
@@ -145,19 +156,25 @@ pub fn drop_namespace(url: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Query parameters that carry a password.
+const PASSWORD_PARAMS: [&str; 3] = ["password", "pass", "passwd"];
+
+/// Where the user info of a URL (`user:password` before the last '@' of the authority) sits.
+fn userinfo(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    // The last '@' ends the user info even if an unescaped password contains '/' or '?';
+    // erring toward redacting too much is the safe side.
+    let at = url[start..].rfind('@')?;
+    Some((start, start + at))
+}
+
 /// The URL with any password replaced by `***`, both in the user-info part
 /// (`postgres://user:***@host/db`) and in `password=` query parameters.
 pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
-    if let Some(scheme_end) = url.find("://") {
-        let start = scheme_end + 3;
-        // The last '@' ends the user info even if an unescaped password contains '/' or '?';
-        // erring toward redacting too much is the safe side.
-        if let Some(at) = url[start..].rfind('@') {
-            let userinfo = &url[start..start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out = format!("{}{}:***{}", &url[..start], &userinfo[..colon], &url[start + at..]);
-            }
+    if let Some((start, end)) = userinfo(url) {
+        if let Some(colon) = url[start..end].find(':') {
+            out = format!("{}:***{}", &url[..start + colon], &url[end..]);
         }
     }
     if let Some(q) = out.find('?') {
@@ -165,15 +182,66 @@ pub fn redact(url: &str) -> String {
         let query: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if ["password", "pass", "passwd"].contains(&k.to_ascii_lowercase().as_str()) => {
-                    format!("{k}=***")
-                }
+                Some((k, _)) if PASSWORD_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => format!("{k}=***"),
                 _ => kv.to_string(),
             })
             .collect();
         out = format!("{head}{}", query.join("&"));
     }
     out
+}
+
+/// The passwords a URL carries (in its user info or in `password=` query parameters), as
+/// written and percent-decoded, longest first: what must be scrubbed from any text shown or
+/// stored.
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let mut raw = Vec::new();
+    if let Some((start, end)) = userinfo(url) {
+        if let Some((_, pw)) = url[start..end].split_once(':') {
+            raw.push(pw.to_string());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for kv in query.split('&') {
+            if let Some((k, v)) = kv.split_once('=') {
+                if PASSWORD_PARAMS.contains(&k.to_ascii_lowercase().as_str()) {
+                    raw.push(v.to_string());
+                }
+            }
+        }
+    }
+    let mut out: Vec<String> =
+        raw.iter().flat_map(|r| [r.clone(), percent_decode(r)]).filter(|s| !s.is_empty()).collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// `%XX` escapes decoded (invalid escapes and non-UTF-8 results are kept as written).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// Replace every occurrence of a secret in a message (client errors may echo connection
+/// parameters).
+fn scrub(message: String, secrets: &[String]) -> String {
+    secrets.iter().filter(|s| !s.is_empty()).fold(message, |m, s| m.replace(s.as_str(), "***"))
 }
 
 /// Remove the query parameter `key` from a URL, returning the URL without it and its value.
@@ -200,16 +268,6 @@ fn is_identifier(s: &str) -> bool {
         && s.len() <= 63
 }
 
-/// Replace every occurrence of a secret in a message (client errors may echo connection
-/// parameters).
-#[allow(dead_code)]
-fn scrub(message: String, secret: Option<&str>) -> String {
-    match secret {
-        Some(s) if !s.is_empty() => message.replace(s, "***"),
-        _ => message,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +283,28 @@ mod tests {
         assert_eq!(redact("postgres://u:pa/ss?w@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite:runs.db"), "sqlite:runs.db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn url_secrets_are_the_passwords_as_written_and_decoded() {
+        let cases: [(&str, &[&str]); 7] = [
+            ("postgres://alice:s3cret@db:5432/test", &["s3cret"]),
+            ("redis://:hunter2@127.0.0.1:6379/0", &["hunter2"]),
+            ("postgres://bob@h/db?password=x%40y&sslmode=disable", &["x%40y", "x@y"]),
+            ("postgres://u:pa%2Fss@h/db?passwd=other", &["pa%2Fss", "other", "pa/ss"]),
+            ("postgres://u@h/db", &[]),
+            ("redis://u:@h/", &[]),
+            ("sqlite:runs.db", &[]),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(url_secrets(url), expected.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{url}");
+        }
+    }
+
+    #[test]
+    fn scrub_replaces_every_secret() {
+        let secrets = url_secrets("postgres://u:p%40ss@h/db");
+        assert_eq!(scrub("auth p%40ss failed for p@ss".into(), &secrets), "auth *** failed for ***");
     }
 
     #[test]

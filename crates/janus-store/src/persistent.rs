@@ -1,10 +1,15 @@
 //! What the persistent backends share: the [`Backend`] interface (whole days written
 //! atomically and idempotently), and [`Persistent`], which turns a backend into a [`Store`] by
 //! buffering days into batched transactions and by reconnecting and retrying with backoff when
-//! the server goes away.
+//! the server goes away. Every backend call is bounded by the timeouts of [`StoreOptions`], so
+//! the retry loop always gets control back: a server that hangs (accepts connections, never
+//! answers) stops a run after the retry time plus about one timeout, with an error that says
+//! what the store holds ([`Committed`]), hence whether the run can be resumed.
 
 use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, Store, StoreError};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How a backend call failed: worth retrying after a reconnect, or not.
@@ -22,7 +27,8 @@ impl From<StoreError> for Fault {
     }
 }
 
-/// A persistent backend. Every method is one atomic unit (a transaction, or MULTI/EXEC).
+/// A persistent backend. Every method is one atomic unit (a transaction, or MULTI/EXEC), and
+/// returns within the backend's timeouts whatever the server does.
 pub trait Backend {
     /// Short name for messages: `sqlite`, `postgres`, `redis`.
     fn name(&self) -> &'static str;
@@ -41,7 +47,7 @@ pub trait Backend {
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault>;
 }
 
-/// How a persistent store batches and retries.
+/// How a persistent store batches, retries and waits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreOptions {
     /// How long to keep reconnecting and retrying after the server went away before the run
@@ -51,8 +57,12 @@ pub struct StoreOptions {
     pub flush_days: usize,
     /// ...or once the oldest waiting day is this old.
     pub flush_interval: Duration,
-    /// Time allowed for opening a connection.
+    /// Time allowed for opening a connection, handshake and authentication included.
     pub connect_timeout: Duration,
+    /// Time allowed for each request to be sent and answered (PostgreSQL statements, Redis
+    /// commands); a server silent for longer is taken as gone, and the call is retried on a
+    /// new connection.
+    pub io_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -62,6 +72,69 @@ impl Default for StoreOptions {
             flush_days: 64,
             flush_interval: Duration::from_millis(200),
             connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a store handle knows its store durably holds of one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// The handle never saw the run in the store: it was not begun through this handle, or
+    /// beginning it failed.
+    Unseen,
+    /// The run is recorded, with no trading day committed yet.
+    NoDays,
+    /// The run's whole trading days up to this day index are committed.
+    UpTo(u32),
+}
+
+/// What one store handle has seen committed, per run: updated when a run is begun, when days
+/// are committed, and when runs are read back. Shared with the code that opened the store, so
+/// that after a failure it can tell whether a resume can work, even when the server no longer
+/// answers.
+#[derive(Clone, Debug, Default)]
+pub struct Committed(Arc<Mutex<BTreeMap<String, Option<u32>>>>);
+
+impl Committed {
+    /// What the store holds of `run_id`, as far as this handle has seen.
+    pub fn held(&self, run_id: &str) -> Held {
+        match self.map().get(run_id) {
+            None => Held::Unseen,
+            Some(None) => Held::NoDays,
+            Some(Some(d)) => Held::UpTo(*d),
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<u32>>> {
+        // A panic elsewhere while holding the lock leaves a map that is still whole.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, run_id: &str, last: Option<u32>) {
+        self.map().insert(run_id.to_string(), last);
+    }
+
+    /// Days up to `day` are committed (never moves backwards).
+    fn advance(&self, run_id: &str, day: u32) {
+        let mut map = self.map();
+        let e = map.entry(run_id.to_string()).or_insert(None);
+        *e = Some(e.map_or(day, |d| d.max(day)));
+    }
+
+    fn forget(&self, run_id: &str) {
+        self.map().remove(run_id);
+    }
+
+    /// What the store holds of a run, to follow "it holds only whole days: " in messages.
+    fn describe(&self, run_id: &str) -> String {
+        match self.held(run_id) {
+            Held::Unseen => format!("run {run_id:?} was not recorded there by this process"),
+            Held::NoDays => format!("run {run_id:?} has no committed trading day yet"),
+            Held::UpTo(d) => format!(
+                "run {run_id:?} up to day index {d}, so the run can be resumed from there once the server answers \
+                 again"
+            ),
         }
     }
 }
@@ -76,18 +149,33 @@ struct Pending {
 /// A [`Backend`] behind the [`Store`] trait: days are buffered and committed several to a
 /// transaction (each day stays whole, so a reader never sees half of one, and a run that dies
 /// resumes from the last committed day); lost connections are retried with backoff for
-/// [`StoreOptions::retry`].
+/// [`StoreOptions::retry`]. Once that time has run out the handle takes the server as gone:
+/// later calls fail at once rather than each waiting out another retry period (open the store
+/// again to try again).
 pub struct Persistent<B: Backend> {
     backend: RefCell<B>,
     /// The store's URL with its password redacted, for messages.
     url: String,
     opts: StoreOptions,
     pending: Option<Pending>,
+    /// A call failed on the connection: the next attempt opens a new one first.
+    stale: Cell<bool>,
+    /// Why the handle gave up on the server, once it has.
+    down: RefCell<Option<String>>,
+    committed: Committed,
 }
 
 impl<B: Backend> Persistent<B> {
     pub fn new(backend: B, redacted_url: String, opts: StoreOptions) -> Persistent<B> {
-        Persistent { backend: RefCell::new(backend), url: redacted_url, opts, pending: None }
+        Persistent {
+            backend: RefCell::new(backend),
+            url: redacted_url,
+            opts,
+            pending: None,
+            stale: Cell::new(false),
+            down: RefCell::new(None),
+            committed: Committed::default(),
+        }
     }
 
     /// The store's URL, password redacted.
@@ -95,25 +183,57 @@ impl<B: Backend> Persistent<B> {
         &self.url
     }
 
+    /// What this handle has seen committed (a shared view that stays readable after a failure).
+    pub fn committed(&self) -> Committed {
+        self.committed.clone()
+    }
+
     /// Run `f`, reconnecting and retrying with exponential backoff while it fails transiently.
-    fn retrying<T>(&self, what: &str, mut f: impl FnMut(&mut B) -> Result<T, Fault>) -> Result<T, StoreError> {
+    /// `run_id` names the run the call is about, for the message when the server stays away.
+    fn retrying<T>(
+        &self,
+        what: &str,
+        run_id: Option<&str>,
+        mut f: impl FnMut(&mut B) -> Result<T, Fault>,
+    ) -> Result<T, StoreError> {
+        let mut backend = self.backend.borrow_mut();
+        if let Some(why) = self.down.borrow().as_ref() {
+            return Err(StoreError::Backend {
+                backend: backend.name(),
+                message: format!(
+                    "{what}: the store at {} stopped answering earlier in this process ({why}); \
+                     not trying again on this connection",
+                    self.url
+                ),
+            });
+        }
         let deadline = Instant::now() + self.opts.retry;
         let mut delay = Duration::from_millis(50);
-        let mut reconnect = false;
-        let mut backend = self.backend.borrow_mut();
         loop {
-            let result = if reconnect { backend.reconnect().and_then(|()| f(&mut backend)) } else { f(&mut backend) };
+            let result = if self.stale.get() {
+                backend.reconnect().and_then(|()| {
+                    self.stale.set(false);
+                    f(&mut backend)
+                })
+            } else {
+                f(&mut backend)
+            };
             match result {
                 Ok(v) => return Ok(v),
                 Err(Fault::Fatal(e)) => return Err(e),
                 Err(Fault::Transient(msg)) => {
+                    self.stale.set(true);
                     let now = Instant::now();
                     if now >= deadline {
+                        let held = run_id.map_or_else(String::new, |id| {
+                            format!("; it holds only whole days: {}", self.committed.describe(id))
+                        });
+                        *self.down.borrow_mut() = Some(format!("last error: {msg}"));
                         return Err(StoreError::Backend {
                             backend: backend.name(),
                             message: format!(
-                                "{what}: the store at {} stayed unreachable for {} s of retries (last error: {msg}); \
-                                 it holds only whole days, so the run can be resumed once the server is back",
+                                "{what}: the store at {} stayed unreachable or silent for {} s of retries \
+                                 (last error: {msg}){held}",
                                 self.url,
                                 self.opts.retry.as_secs_f64()
                             ),
@@ -121,7 +241,6 @@ impl<B: Backend> Persistent<B> {
                     }
                     std::thread::sleep(delay.min(deadline - now));
                     delay = (delay * 2).min(Duration::from_secs(2));
-                    reconnect = true;
                 }
             }
         }
@@ -130,7 +249,10 @@ impl<B: Backend> Persistent<B> {
     /// Commit every buffered day.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if let Some(p) = &self.pending {
-            self.retrying("committing trading days", |b| b.write_days(&p.run_id, &p.days))?;
+            self.retrying("committing trading days", Some(&p.run_id), |b| b.write_days(&p.run_id, &p.days))?;
+            if let Some(last) = p.days.last() {
+                self.committed.advance(&p.run_id, last.day_index);
+            }
             self.pending = None;
         }
         Ok(())
@@ -141,7 +263,32 @@ impl<B: Backend> Store for Persistent<B> {
     fn begin_run(&mut self, meta: &RunMeta) -> Result<(), StoreError> {
         self.flush()?;
         let started_at = now_rfc3339();
-        self.retrying("starting the run", |b| b.begin_run(meta, &started_at))
+        let mut retried = false;
+        self.retrying("starting the run", Some(&meta.run_id), |b| match b.begin_run(meta, &started_at) {
+            Err(Fault::Fatal(StoreError::RunExists(id))) if retried => {
+                // An earlier attempt may have been applied with its answer lost (a timeout): the
+                // run found is ours if it is exactly the one this call began.
+                let ours = b.run_summaries()?.into_iter().any(|s| {
+                    s.meta.run_id == meta.run_id
+                        && s.meta.config == meta.config
+                        && s.meta.data_source == meta.data_source
+                        && s.started_at.as_deref() == Some(started_at.as_str())
+                        && s.last_day_index.is_none()
+                });
+                if ours {
+                    Ok(())
+                } else {
+                    Err(Fault::Fatal(StoreError::RunExists(id)))
+                }
+            }
+            Err(Fault::Transient(m)) => {
+                retried = true;
+                Err(Fault::Transient(m))
+            }
+            r => r,
+        })?;
+        self.committed.set(&meta.run_id, None);
+        Ok(())
     }
 
     fn commit_day(&mut self, run_id: &str, batch: &DayBatch) -> Result<(), StoreError> {
@@ -166,7 +313,7 @@ impl<B: Backend> Store for Persistent<B> {
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), StoreError> {
         self.flush()?;
-        self.retrying("recording the run's status", |b| b.set_status(run_id, status))
+        self.retrying("recording the run's status", Some(run_id), |b| b.set_status(run_id, status))
     }
 
     fn list_runs(&self) -> Result<Vec<RunMeta>, StoreError> {
@@ -174,27 +321,42 @@ impl<B: Backend> Store for Persistent<B> {
     }
 
     fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
-        self.retrying("reading the run", |b| b.load_run(run_id))
+        let record = self.retrying("reading the run", Some(run_id), |b| b.load_run(run_id))?;
+        self.committed.set(run_id, record.last_day_index);
+        Ok(record)
     }
 
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
-        self.retrying("listing runs", |b| b.run_summaries())
+        let runs = self.retrying("listing runs", None, |b| b.run_summaries())?;
+        for r in &runs {
+            self.committed.set(&r.meta.run_id, r.last_day_index);
+        }
+        Ok(runs)
     }
 
     fn delete_run(&mut self, run_id: &str) -> Result<(), StoreError> {
         if self.pending.as_ref().is_some_and(|p| p.run_id == run_id) {
             self.pending = None;
         }
-        self.retrying("deleting the run", |b| b.delete_run(run_id))
+        self.retrying("deleting the run", Some(run_id), |b| b.delete_run(run_id))?;
+        self.committed.forget(run_id);
+        Ok(())
     }
 }
 
 impl<B: Backend> Drop for Persistent<B> {
     /// Days still buffered when the store is dropped (the run stopped on an error that was not
-    /// the store's) are whole: commit them with one attempt, without retrying.
+    /// the store's) are whole: commit them with one attempt, without retrying, unless the
+    /// server was already given up on.
     fn drop(&mut self) {
+        if self.down.get_mut().is_some() {
+            return;
+        }
         if let Some(p) = self.pending.take() {
-            let _ = self.backend.get_mut().write_days(&p.run_id, &p.days);
+            let backend = self.backend.get_mut();
+            if !self.stale.get() || backend.reconnect().is_ok() {
+                let _ = backend.write_days(&p.run_id, &p.days);
+            }
         }
     }
 }
@@ -236,4 +398,163 @@ fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     chrono::DateTime::from_timestamp(secs as i64, 0)
         .map_or_else(String::new, |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend whose server can be made to fail every call transiently.
+    struct Flaky {
+        gone: std::rc::Rc<Cell<bool>>,
+        calls: std::rc::Rc<Cell<usize>>,
+    }
+
+    impl Flaky {
+        fn call(&self) -> Result<(), Fault> {
+            self.calls.set(self.calls.get() + 1);
+            if self.gone.get() {
+                Err(Fault::Transient("connection refused".into()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl Backend for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        fn reconnect(&mut self) -> Result<(), Fault> {
+            self.call()
+        }
+        fn begin_run(&mut self, _: &RunMeta, _: &str) -> Result<(), Fault> {
+            self.call()
+        }
+        fn write_days(&mut self, _: &str, _: &[DayBatch]) -> Result<(), Fault> {
+            self.call()
+        }
+        fn set_status(&mut self, _: &str, _: RunStatus) -> Result<(), Fault> {
+            self.call()
+        }
+        fn run_summaries(&mut self) -> Result<Vec<RunSummary>, Fault> {
+            self.call().map(|()| Vec::new())
+        }
+        fn load_run(&mut self, _: &str) -> Result<RunRecord, Fault> {
+            self.call().map(|()| RunRecord::default())
+        }
+        fn delete_run(&mut self, _: &str) -> Result<(), Fault> {
+            self.call()
+        }
+    }
+
+    fn store(retry_ms: u64) -> (Persistent<Flaky>, std::rc::Rc<Cell<bool>>, std::rc::Rc<Cell<usize>>) {
+        let (gone, calls) = (std::rc::Rc::new(Cell::new(false)), std::rc::Rc::new(Cell::new(0)));
+        let opts = StoreOptions { retry: Duration::from_millis(retry_ms), flush_days: 2, ..StoreOptions::default() };
+        let backend = Flaky { gone: gone.clone(), calls: calls.clone() };
+        (Persistent::new(backend, "flaky://h/".into(), opts), gone, calls)
+    }
+
+    fn meta(id: &str) -> RunMeta {
+        RunMeta { run_id: id.into(), config: String::new(), data_source: "x".into(), status: RunStatus::Running }
+    }
+
+    fn day(i: u32) -> DayBatch {
+        DayBatch { day_index: i, ..DayBatch::default() }
+    }
+
+    #[test]
+    fn committed_follows_begun_runs_and_flushed_days_only() {
+        let (mut s, _, _) = store(0);
+        let committed = s.committed();
+        assert_eq!(committed.held("r"), Held::Unseen);
+        s.begin_run(&meta("r")).unwrap();
+        assert_eq!(committed.held("r"), Held::NoDays);
+        s.commit_day("r", &day(0)).unwrap();
+        assert_eq!(committed.held("r"), Held::NoDays, "a buffered day is not committed");
+        s.commit_day("r", &day(1)).unwrap();
+        assert_eq!(committed.held("r"), Held::UpTo(1));
+        s.delete_run("r").unwrap();
+        assert_eq!(committed.held("r"), Held::Unseen);
+    }
+
+    /// A backend that applies a begun run but loses the answer the first time.
+    #[derive(Default)]
+    struct LostAnswer {
+        runs: Vec<RunSummary>,
+        answered_once: bool,
+    }
+
+    impl Backend for LostAnswer {
+        fn name(&self) -> &'static str {
+            "lost"
+        }
+        fn reconnect(&mut self) -> Result<(), Fault> {
+            Ok(())
+        }
+        fn begin_run(&mut self, meta: &RunMeta, started_at: &str) -> Result<(), Fault> {
+            if self.runs.iter().any(|r| r.meta.run_id == meta.run_id) {
+                return Err(Fault::Fatal(StoreError::RunExists(meta.run_id.clone())));
+            }
+            self.runs.push(RunSummary {
+                meta: meta.clone(),
+                started_at: Some(started_at.to_string()),
+                last_day_index: None,
+                days: 0,
+            });
+            if !self.answered_once {
+                self.answered_once = true;
+                return Err(Fault::Transient("timed out".into()));
+            }
+            Ok(())
+        }
+        fn write_days(&mut self, _: &str, _: &[DayBatch]) -> Result<(), Fault> {
+            Ok(())
+        }
+        fn set_status(&mut self, _: &str, _: RunStatus) -> Result<(), Fault> {
+            Ok(())
+        }
+        fn run_summaries(&mut self) -> Result<Vec<RunSummary>, Fault> {
+            Ok(self.runs.clone())
+        }
+        fn load_run(&mut self, _: &str) -> Result<RunRecord, Fault> {
+            Ok(RunRecord::default())
+        }
+        fn delete_run(&mut self, _: &str) -> Result<(), Fault> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_run_begun_whose_answer_was_lost_is_not_taken_for_another_run() {
+        let opts = StoreOptions { retry: Duration::from_secs(5), ..StoreOptions::default() };
+        let mut s = Persistent::new(LostAnswer::default(), "lost://".into(), opts);
+        s.begin_run(&meta("r")).unwrap();
+        assert_eq!(s.committed().held("r"), Held::NoDays);
+        assert!(matches!(s.begin_run(&meta("r")), Err(StoreError::RunExists(_))), "a second begin is refused");
+    }
+
+    #[test]
+    fn a_store_that_gave_up_fails_later_calls_at_once_and_says_what_it_holds() {
+        let (mut s, gone, calls) = store(300);
+        s.begin_run(&meta("r")).unwrap();
+        s.commit_day("r", &day(0)).unwrap();
+        s.commit_day("r", &day(1)).unwrap();
+        gone.set(true);
+        s.commit_day("r", &day(2)).unwrap();
+        let t = Instant::now();
+        let err = s.commit_day("r", &day(3)).unwrap_err().to_string();
+        assert!(t.elapsed() >= Duration::from_millis(300), "retried for the retry time");
+        assert!(
+            err.contains("flaky://h/") && err.contains("\"r\" up to day index 1") && err.contains("resumed"),
+            "{err}"
+        );
+        let (t, before) = (Instant::now(), calls.get());
+        let err = s.finish_run("r", RunStatus::Failed).unwrap_err().to_string();
+        assert!(t.elapsed() < Duration::from_millis(50) && calls.get() == before, "no new attempt: {err}");
+        assert!(err.contains("stopped answering earlier"), "{err}");
+        assert_eq!(s.committed().held("r"), Held::UpTo(1));
+        drop(s);
+        assert_eq!(calls.get(), before, "the buffered days are not written on drop once the server was given up");
+    }
 }

@@ -1,20 +1,28 @@
 //! PostgreSQL: runs shared between machines, queried with SQL. Each flush of buffered days is
 //! one transaction; rows go in with one `INSERT ... SELECT FROM UNNEST(...)` per table (a
 //! handful of round trips per flush, whatever the number of rows), all parameters bound.
+//!
+//! The client is the asynchronous `tokio-postgres`, driven by a single-threaded runtime this
+//! backend owns, so that every statement can have a deadline: the synchronous client waits
+//! forever on a server that accepts the connection and never answers (hung, or stopped with
+//! SIGSTOP). Opening (TCP, handshake, authentication) is bounded by
+//! [`StoreOptions::connect_timeout`] and each statement by [`StoreOptions::io_timeout`]; a
+//! statement past its deadline drops the connection and fails transiently, so the retry loop
+//! reconnects or gives up in time.
+
+mod rows;
 
 use crate::codec;
-use crate::persistent::{days_to_write, Backend, Fault};
-use crate::redact;
-use chrono::NaiveDate;
-use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price, RiskEvent, RunMeta,
-    RunRecord, RunStatus, RunSummary, StoreError,
-};
-use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row};
-use std::collections::BTreeMap;
+use crate::persistent::{Backend, Fault};
+use crate::{redact, StoreOptions};
+use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
+use rows::{account_row, exec_row, order_row, position_row, risk_row, write_days_in};
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 const NAME: &str = "postgres";
 
@@ -31,11 +39,32 @@ const MIGRATION_LOCK: i64 = 0x6a61_6e75_7301;
 pub struct PostgresBackend {
     config: Config,
     schema: Option<String>,
-    password: Option<String>,
-    client: Client,
+    /// The password as written and decoded, scrubbed from every message.
+    secrets: Vec<String>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    runtime: Runtime,
+    /// `None` after a statement failed on it, until [`Backend::reconnect`].
+    conn: Option<Conn>,
 }
 
-fn fault(e: postgres::Error) -> Fault {
+/// A client and the task that drives its connection (run whenever the runtime runs).
+struct Conn {
+    client: Client,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // The socket goes with the task; a connection given up on may still be waiting for
+        // a server that never answers.
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+fn fault(e: tokio_postgres::Error) -> Fault {
     use std::error::Error as _;
     let transient = e.is_closed()
         || e.source().is_some_and(|s| s.is::<std::io::Error>())
@@ -55,10 +84,30 @@ fn fault(e: postgres::Error) -> Fault {
     }
 }
 
-fn fatal(e: Fault) -> StoreError {
-    match e {
-        Fault::Fatal(e) => e,
-        Fault::Transient(message) => StoreError::Backend { backend: NAME, message },
+/// Await a request with a deadline: a server silent for longer is taken as gone.
+async fn within<T>(limit: Duration, f: impl Future<Output = Result<T, tokio_postgres::Error>>) -> Result<T, Fault> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r.map_err(fault),
+        Err(_) => Err(Fault::Transient(format!("the server did not answer within {} s", limit.as_secs_f64()))),
+    }
+}
+
+/// One statement of a transaction, with a deadline.
+async fn exec(tx: &Transaction<'_>, io: Duration, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<(), Fault> {
+    within(io, tx.execute(sql, params)).await.map(|_| ())
+}
+
+/// End a transaction: commit after `r` succeeded, else roll back now. (A transaction dropped
+/// unfinished would queue its rollback until the next request, holding its locks meanwhile;
+/// after a transient fault the connection itself is dropped, which ends it on the server.)
+async fn end<T>(tx: Transaction<'_>, io: Duration, r: Result<T, Fault>) -> Result<T, Fault> {
+    match r {
+        Ok(v) => within(io, tx.commit()).await.map(|()| v),
+        Err(f @ Fault::Fatal(_)) => {
+            let _ = within(io, tx.rollback()).await;
+            Err(f)
+        }
+        Err(f) => Err(f),
     }
 }
 
@@ -75,144 +124,164 @@ fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Advice for a refused login (SQLSTATE 28P01 wrong password, 28000 not allowed).
+fn login_advice(msg: &str) -> &'static str {
+    if msg.contains("(28P01)") || msg.contains("password") {
+        " Put the password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB) or in the PGPASSWORD environment \
+         variable."
+    } else {
+        ""
+    }
+}
+
 impl PostgresBackend {
     /// Connect and bring the schema up to date. The password comes from the URL, or else from
     /// the `PGPASSWORD` environment variable.
-    pub fn open(url: &str, schema: Option<&str>, connect_timeout: Duration) -> Result<PostgresBackend, StoreError> {
+    pub fn open(url: &str, schema: Option<&str>, opts: &StoreOptions) -> Result<PostgresBackend, StoreError> {
         let shown = redact(url);
         let mut config = Config::from_str(url)
             .map_err(|e| StoreError::InvalidUrl { url: shown.clone(), reason: format!("not a PostgreSQL URL: {e}") })?;
-        config.connect_timeout(connect_timeout);
+        config.connect_timeout(opts.connect_timeout);
+        let mut secrets = crate::url_secrets(url);
         if config.get_password().is_none() {
             if let Ok(pw) = std::env::var("PGPASSWORD") {
+                secrets.push(pw.clone());
                 config.password(pw);
             }
         }
-        let password = config.get_password().map(|p| String::from_utf8_lossy(p).into_owned());
-        let client = connect(&config, schema).map_err(|e| StoreError::Backend {
-            backend: NAME,
-            message: crate::scrub(
-                format!(
-                    "cannot connect to PostgreSQL at {shown}: {}. Is the server running, and do the host, port, \
-                     user and database in the URL exist?",
-                    message(e)
-                ),
-                password.as_deref(),
-            ),
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            StoreError::Backend { backend: NAME, message: format!("cannot start the PostgreSQL client's runtime: {e}") }
         })?;
-        let mut b = PostgresBackend { config, schema: schema.map(str::to_string), password, client };
+        let mut b = PostgresBackend {
+            config,
+            schema: schema.map(str::to_string),
+            secrets,
+            connect_timeout: opts.connect_timeout,
+            io_timeout: opts.io_timeout,
+            runtime,
+            conn: None,
+        };
+        b.reconnect().map_err(|e| {
+            let m = message(e);
+            StoreError::Backend {
+                backend: NAME,
+                message: format!(
+                    "cannot connect to PostgreSQL at {shown}: {m}. Is the server running, and do the host, port, \
+                     user and database in the URL exist?{}",
+                    login_advice(&m)
+                ),
+            }
+        })?;
         b.migrate().map_err(|e| StoreError::Backend {
             backend: NAME,
-            message: crate::scrub(format!("migrating the schema at {shown}: {}", message(e)), b.password.as_deref()),
+            message: format!("migrating the schema at {shown}: {}", message(e)),
         })?;
         Ok(b)
     }
 
-    fn migrate(&mut self) -> Result<(), Fault> {
-        let mut tx = self.client.transaction().map_err(fault)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(fault)?;
-        if let Some(s) = &self.schema {
-            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(s))).map_err(fault)?;
+    /// The runtime and the client, or a transient fault when the connection was dropped.
+    fn parts(&mut self) -> Result<(&Runtime, &mut Client, Duration), Fault> {
+        match &mut self.conn {
+            Some(c) => Ok((&self.runtime, &mut c.client, self.io_timeout)),
+            None => Err(Fault::Transient("not connected".into())),
         }
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
-        )
-        .map_err(fault)?;
-        let current: i64 =
-            tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).map_err(fault)?.get(0);
-        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
-        if current > latest {
-            return Err(Fault::Fatal(StoreError::Backend {
-                backend: NAME,
-                message: format!("schema version {current} is newer than this Janus knows ({latest}); upgrade Janus"),
-            }));
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            tx.batch_execute(sql).map_err(fault)?;
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[version])
-                .map_err(fault)?;
-        }
-        tx.commit().map_err(fault)
     }
 
-    fn fault(&self, e: postgres::Error) -> Fault {
-        match fault(e) {
-            Fault::Transient(m) => Fault::Transient(crate::scrub(m, self.password.as_deref())),
+    /// A call's result with secrets scrubbed; a transient failure drops the connection (a
+    /// request past its deadline leaves it mid-conversation).
+    fn settle<T>(&mut self, r: Result<T, Fault>) -> Result<T, Fault> {
+        r.map_err(|f| match f {
+            Fault::Transient(m) => {
+                self.conn = None;
+                Fault::Transient(crate::scrub(m, &self.secrets))
+            }
+            Fault::Fatal(StoreError::Backend { backend, message }) => {
+                Fault::Fatal(StoreError::Backend { backend, message: crate::scrub(message, &self.secrets) })
+            }
             f => f,
-        }
+        })
+    }
+
+    fn migrate(&mut self) -> Result<(), Fault> {
+        let schema = self.schema.clone();
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(async {
+            let tx = within(io, client.transaction()).await?;
+            let r = async {
+                exec(&tx, io, "SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+                if let Some(s) = &schema {
+                    within(io, tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(s)))).await?;
+                }
+                within(
+                    io,
+                    tx.batch_execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+                     applied_at TIMESTAMPTZ NOT NULL)",
+                    ),
+                )
+                .await?;
+                let current: i64 =
+                    within(io, tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]))
+                        .await?
+                        .get(0);
+                let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+                if current > latest {
+                    return Err(Fault::Fatal(StoreError::Backend {
+                        backend: NAME,
+                        message: format!(
+                            "schema version {current} is newer than this Janus knows ({latest}); upgrade Janus"
+                        ),
+                    }));
+                }
+                for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                    within(io, tx.batch_execute(sql)).await?;
+                    exec(&tx, io, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[version])
+                        .await?;
+                }
+                Ok(())
+            }
+            .await;
+            end(tx, io, r).await
+        });
+        self.settle(r)
     }
 }
 
-fn connect(config: &Config, schema: Option<&str>) -> Result<Client, Fault> {
-    let mut client = config.connect(NoTls).map_err(fault)?;
-    if let Some(s) = schema {
-        client.batch_execute(&format!("SET search_path TO {}", ident(s))).map_err(fault)?;
+impl Drop for PostgresBackend {
+    /// Close the connection politely (the server then logs no broken connection), briefly.
+    fn drop(&mut self) {
+        if let Some(task) = self.conn.take().and_then(|mut c| c.task.take()) {
+            // The client is gone: the connection task says goodbye to the server and ends.
+            let _ = self.runtime.block_on(async { tokio::time::timeout(Duration::from_millis(200), task).await });
+        }
     }
-    Ok(client)
 }
 
 /// Remove a schema and everything in it.
 pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
-    let mut b = PostgresBackend::open(url, None, Duration::from_secs(5))?;
-    b.client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(schema))).map_err(|e| fatal(fault(e)))
+    let mut b = PostgresBackend::open(url, None, &StoreOptions::default())?;
+    let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(schema));
+    let r = match b.parts() {
+        Ok((rt, client, io)) => rt.block_on(within(io, client.batch_execute(&sql))),
+        Err(f) => Err(f),
+    };
+    b.settle(r).map_err(|f| match f {
+        Fault::Fatal(e) => e,
+        Fault::Transient(message) => StoreError::Backend { backend: NAME, message },
+    })
 }
 
-fn last_day(tx: &mut impl GenericClient, run_id: &str, lock: bool) -> Result<Option<u32>, Fault> {
+async fn last_day(tx: &Transaction<'_>, io: Duration, run_id: &str, lock: bool) -> Result<Option<u32>, Fault> {
     let sql = if lock {
         "SELECT last_day_index FROM runs WHERE run_id = $1 FOR UPDATE"
     } else {
         "SELECT last_day_index FROM runs WHERE run_id = $1"
     };
-    match tx.query_opt(sql, &[&run_id]).map_err(fault)? {
+    match within(io, tx.query_opt(sql, &[&run_id])).await? {
         None => Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string()))),
         Some(row) => {
             row.get::<_, Option<i64>>(0).map(|l| codec::u32_of(NAME, "day index", l)).transpose().map_err(Fault::Fatal)
         }
-    }
-}
-
-/// Column vectors of risk events: day, seq, date, symbol, order id, [side, reason, detail].
-type RiskCols<'a> = (Vec<i64>, Vec<i64>, Vec<NaiveDate>, Vec<&'a str>, Vec<i64>, [Vec<&'a str>; 3]);
-
-/// Column vectors of fills: day, seq, date, order id, symbol, side, [price, quantity,
-/// commission, taxes, reference price, slippage].
-type ExecCols<'a> = (Vec<i64>, Vec<i64>, Vec<NaiveDate>, Vec<i64>, Vec<&'a str>, Vec<&'a str>, [Vec<i64>; 6]);
-
-/// Column vectors of position rows, for `UNNEST`.
-#[derive(Default)]
-struct PositionCols {
-    day: Vec<i64>,
-    seq: Vec<i64>,
-    date: Vec<NaiveDate>,
-    symbol: Vec<String>,
-    amount: Vec<i64>,
-    sellable: Vec<i64>,
-    avg: Vec<i64>,
-    entry: Vec<i64>,
-    entry_date: Vec<NaiveDate>,
-    high: Vec<i64>,
-    last: Vec<i64>,
-    held: Vec<i64>,
-    value: Vec<i64>,
-    realized: Vec<i64>,
-}
-
-impl PositionCols {
-    fn push(&mut self, day: u32, seq: usize, p: &PositionSnapshot) {
-        self.day.push(day as i64);
-        self.seq.push(seq as i64);
-        self.date.push(p.date);
-        self.symbol.push(p.symbol.clone());
-        self.amount.push(p.amount);
-        self.sellable.push(p.sellable);
-        self.avg.push(p.avg_price.0);
-        self.entry.push(p.entry_price.0);
-        self.entry_date.push(p.entry_date);
-        self.high.push(p.high_since_entry.0);
-        self.last.push(p.last_price.0);
-        self.held.push(p.days_held as i64);
-        self.value.push(p.market_value.0);
-        self.realized.push(p.realized_pnl.0);
     }
 }
 
@@ -222,246 +291,82 @@ impl Backend for PostgresBackend {
     }
 
     fn reconnect(&mut self) -> Result<(), Fault> {
-        self.client = connect(&self.config, self.schema.as_deref()).map_err(|e| match e {
-            Fault::Transient(m) => Fault::Transient(crate::scrub(m, self.password.as_deref())),
-            f => f,
-        })?;
+        self.conn = None;
+        let (config, schema) = (&self.config, self.schema.as_deref());
+        let (connect_timeout, io) = (self.connect_timeout, self.io_timeout);
+        let r = self.runtime.block_on(async {
+            let (client, connection) = match tokio::time::timeout(connect_timeout, config.connect(NoTls)).await {
+                Ok(r) => r.map_err(fault)?,
+                Err(_) => {
+                    return Err(Fault::Transient(format!(
+                        "no answer within {} s of connecting",
+                        connect_timeout.as_secs_f64()
+                    )))
+                }
+            };
+            let task = tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            let conn = Conn { client, task: Some(task) };
+            if let Some(s) = schema {
+                within(io, conn.client.batch_execute(&format!("SET search_path TO {}", ident(s)))).await?;
+            }
+            Ok(conn)
+        });
+        self.conn = Some(self.settle(r)?);
         Ok(())
     }
 
     fn begin_run(&mut self, meta: &RunMeta, started_at: &str) -> Result<(), Fault> {
-        let n = self
-            .client
-            .execute(
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(within(
+            io,
+            client.execute(
                 "INSERT INTO runs (run_id, started_at, config, data_source, status) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (run_id) DO NOTHING",
                 &[&meta.run_id, &started_at, &meta.config, &meta.data_source, &meta.status.as_str()],
-            )
-            .map_err(|e| self.fault(e))?;
-        if n == 0 {
+            ),
+        ));
+        if self.settle(r)? == 0 {
             return Err(Fault::Fatal(StoreError::RunExists(meta.run_id.clone())));
         }
         Ok(())
     }
 
     fn write_days(&mut self, run_id: &str, days: &[DayBatch]) -> Result<(), Fault> {
-        let mut tx = self.client.transaction().map_err(fault)?;
-        let last = last_day(&mut tx, run_id, true)?;
-        let days = days_to_write(NAME, run_id, last, days)?;
-        let Some(final_day) = days.last() else { return Ok(()) };
-
-        let mut acc: (Vec<i64>, Vec<NaiveDate>, [Vec<i64>; 5], Vec<f64>) = Default::default();
-        let mut pos = PositionCols::default();
-        let mut orders: BTreeMap<u64, (u32, &Order)> = BTreeMap::new();
-        let mut risk: RiskCols = Default::default();
-        let mut exec: ExecCols = Default::default();
-        for d in days {
-            if let Some(a) = &d.account {
-                acc.0.push(d.day_index as i64);
-                acc.1.push(a.date);
-                for (col, v) in
-                    acc.2.iter_mut().zip([a.total_value, a.cash, a.frozen_cash, a.market_value, a.peak_value])
-                {
-                    col.push(v.0);
-                }
-                acc.3.push(a.drawdown);
-            }
-            for (seq, p) in d.positions.iter().enumerate() {
-                pos.push(d.day_index, seq, p);
-            }
-            for o in &d.orders {
-                // The last state of each order wins (one row per order and statement).
-                orders.insert(o.id.0, (d.day_index, o));
-            }
-            for (seq, e) in d.risk_events.iter().enumerate() {
-                risk.0.push(d.day_index as i64);
-                risk.1.push(seq as i64);
-                risk.2.push(e.date);
-                risk.3.push(&e.symbol);
-                risk.4.push(e.order_id.0 as i64);
-                risk.5[0].push(e.side.as_str());
-                risk.5[1].push(e.reason.code());
-                risk.5[2].push(&e.detail);
-            }
-            for (seq, x) in d.executions.iter().enumerate() {
-                exec.0.push(d.day_index as i64);
-                exec.1.push(seq as i64);
-                exec.2.push(x.date);
-                exec.3.push(x.order_id.0 as i64);
-                exec.4.push(&x.symbol);
-                exec.5.push(x.side.as_str());
-                for (col, v) in exec.6.iter_mut().zip([
-                    x.price.0,
-                    x.quantity,
-                    x.commission.0,
-                    x.taxes.0,
-                    x.reference_price.0,
-                    x.slippage.0,
-                ]) {
-                    col.push(v);
-                }
-            }
-        }
-        let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| tx.execute(sql, params).map(|_| ()).map_err(fault);
-        if !acc.0.is_empty() {
-            let [t, c, f, m, p] = &acc.2;
-            run(
-                "INSERT INTO account_snapshots (run_id, day_index, date, total_value, cash, frozen_cash, market_value,
-                 peak_value, drawdown)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[],
-                 $7::bigint[], $8::bigint[], $9::float8[])",
-                &[&run_id, &acc.0, &acc.1, t, c, f, m, p, &acc.3],
-            )?;
-        }
-        if !pos.day.is_empty() {
-            run(
-                "INSERT INTO position_snapshots (run_id, day_index, seq, date, symbol, amount, sellable, avg_price,
-                 entry_price, entry_date, high_since_entry, last_price, days_held, market_value, realized_pnl)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::date[], $5::text[], $6::bigint[],
-                 $7::bigint[], $8::bigint[], $9::bigint[], $10::date[], $11::bigint[], $12::bigint[], $13::bigint[],
-                 $14::bigint[], $15::bigint[])",
-                &[
-                    &run_id,
-                    &pos.day,
-                    &pos.seq,
-                    &pos.date,
-                    &pos.symbol,
-                    &pos.amount,
-                    &pos.sellable,
-                    &pos.avg,
-                    &pos.entry,
-                    &pos.entry_date,
-                    &pos.high,
-                    &pos.last,
-                    &pos.held,
-                    &pos.value,
-                    &pos.realized,
-                ],
-            )?;
-        }
-        if !orders.is_empty() {
-            let mut ints: [Vec<i64>; 8] = Default::default();
-            let mut limit: Vec<Option<i64>> = Vec::new();
-            let mut texts: [Vec<&str>; 5] = Default::default();
-            let mut dates: [Vec<NaiveDate>; 2] = Default::default();
-            for (&id, &(day, o)) in &orders {
-                let (kind, lim) = codec::order_type_parts(o.order_type);
-                let vals = [
-                    id as i64,
-                    day as i64,
-                    o.quantity,
-                    o.filled,
-                    o.filled_notional.0,
-                    o.commission.0,
-                    o.taxes.0,
-                    o.frozen_cash.0,
-                ];
-                for (col, v) in ints.iter_mut().zip(vals) {
-                    col.push(v);
-                }
-                limit.push(lim);
-                for (col, v) in
-                    texts.iter_mut().zip([o.symbol.as_str(), o.side.as_str(), kind, o.status.as_str(), &o.tag])
-                {
-                    col.push(v);
-                }
-                dates[0].push(o.created);
-                dates[1].push(o.updated);
-            }
-            run(
-                "INSERT INTO orders_history (run_id, order_id, day_index, symbol, side, order_type, limit_price,
-                 quantity, filled, status, created, updated, filled_notional, commission, taxes, frozen_cash, tag)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                 $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::date[], $12::date[], $13::bigint[],
-                 $14::bigint[], $15::bigint[], $16::bigint[], $17::text[])
-                 ON CONFLICT (run_id, order_id) DO UPDATE SET day_index = EXCLUDED.day_index,
-                 symbol = EXCLUDED.symbol, side = EXCLUDED.side, order_type = EXCLUDED.order_type,
-                 limit_price = EXCLUDED.limit_price, quantity = EXCLUDED.quantity, filled = EXCLUDED.filled,
-                 status = EXCLUDED.status, created = EXCLUDED.created, updated = EXCLUDED.updated,
-                 filled_notional = EXCLUDED.filled_notional, commission = EXCLUDED.commission,
-                 taxes = EXCLUDED.taxes, frozen_cash = EXCLUDED.frozen_cash, tag = EXCLUDED.tag",
-                &[
-                    &run_id, &ints[0], &ints[1], &texts[0], &texts[1], &texts[2], &limit, &ints[2], &ints[3],
-                    &texts[3], &dates[0], &dates[1], &ints[4], &ints[5], &ints[6], &ints[7], &texts[4],
-                ],
-            )?;
-        }
-        if !risk.0.is_empty() {
-            let [side, reason, detail] = &risk.5;
-            run(
-                "INSERT INTO risk_events (run_id, day_index, seq, date, symbol, order_id, side, reason, detail)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::date[], $5::text[], $6::bigint[],
-                 $7::text[], $8::text[], $9::text[])",
-                &[&run_id, &risk.0, &risk.1, &risk.2, &risk.3, &risk.4, side, reason, detail],
-            )?;
-        }
-        if !exec.0.is_empty() {
-            let [price, qty, comm, taxes, reference, slip] = &exec.6;
-            run(
-                "INSERT INTO execution_logs (run_id, day_index, seq, date, order_id, symbol, side, price, quantity,
-                 commission, taxes, reference_price, slippage)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::date[], $5::bigint[], $6::text[],
-                 $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])",
-                &[
-                    &run_id, &exec.0, &exec.1, &exec.2, &exec.3, &exec.4, &exec.5, price, qty, comm, taxes, reference,
-                    slip,
-                ],
-            )?;
-        }
-        // The active positions are those of the last day written.
-        run("DELETE FROM positions_active WHERE run_id = $1", &[&run_id])?;
-        if !final_day.positions.is_empty() {
-            let mut a = PositionCols::default();
-            for (seq, p) in final_day.positions.iter().enumerate() {
-                a.push(final_day.day_index, seq, p);
-            }
-            run(
-                "INSERT INTO positions_active (run_id, symbol, date, amount, sellable, avg_price, entry_price,
-                 entry_date, high_since_entry, last_price, days_held, market_value, realized_pnl)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[],
-                 $7::bigint[], $8::date[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])",
-                &[
-                    &run_id,
-                    &a.symbol,
-                    &a.date,
-                    &a.amount,
-                    &a.sellable,
-                    &a.avg,
-                    &a.entry,
-                    &a.entry_date,
-                    &a.high,
-                    &a.last,
-                    &a.held,
-                    &a.value,
-                    &a.realized,
-                ],
-            )?;
-        }
-        run("UPDATE runs SET last_day_index = $1 WHERE run_id = $2", &[&(final_day.day_index as i64), &run_id])?;
-        tx.commit().map_err(|e| self.fault(e))
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(async {
+            let tx = within(io, client.transaction()).await?;
+            let r = write_days_in(&tx, io, run_id, days).await;
+            end(tx, io, r).await
+        });
+        self.settle(r)
     }
 
     fn set_status(&mut self, run_id: &str, status: RunStatus) -> Result<(), Fault> {
-        let n = self
-            .client
-            .execute("UPDATE runs SET status = $1 WHERE run_id = $2", &[&status.as_str(), &run_id])
-            .map_err(|e| self.fault(e))?;
-        if n == 0 {
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(within(
+            io,
+            client.execute("UPDATE runs SET status = $1 WHERE run_id = $2", &[&status.as_str(), &run_id]),
+        ));
+        if self.settle(r)? == 0 {
             return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
         }
         Ok(())
     }
 
     fn run_summaries(&mut self) -> Result<Vec<RunSummary>, Fault> {
-        let rows = self
-            .client
-            .query(
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(within(
+            io,
+            client.query(
                 "SELECT r.run_id, r.config, r.data_source, r.status, r.started_at, r.last_day_index,
                  (SELECT COUNT(*) FROM account_snapshots a WHERE a.run_id = r.run_id)
                  FROM runs r ORDER BY r.seq",
                 &[],
-            )
-            .map_err(|e| self.fault(e))?;
+            ),
+        ));
+        let rows = self.settle(r)?;
         rows.iter()
             .map(|r| {
                 Ok(RunSummary {
@@ -483,29 +388,43 @@ impl Backend for PostgresBackend {
     }
 
     fn load_run(&mut self, run_id: &str) -> Result<RunRecord, Fault> {
-        // One repeatable-read snapshot: whole days only, even while a writer commits.
-        let mut tx = self
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fault)?;
-        let last_day_index = last_day(&mut tx, run_id, false)?;
-        let mut q = |sql: &str| tx.query(sql, &[&run_id]).map_err(fault);
-        let account = q("SELECT date, total_value, cash, frozen_cash, market_value, peak_value, drawdown
-             FROM account_snapshots WHERE run_id = $1 ORDER BY day_index")?;
-        let positions = q("SELECT date, symbol, amount, sellable, avg_price, entry_price, entry_date,
-             high_since_entry, last_price, days_held, market_value, realized_pnl
-             FROM position_snapshots WHERE run_id = $1 ORDER BY day_index, seq")?;
-        let orders = q("SELECT order_id, symbol, side, order_type, limit_price, quantity, filled, status, created,
-             updated, filled_notional, commission, taxes, frozen_cash, tag
-             FROM orders_history WHERE run_id = $1 ORDER BY order_id")?;
-        let risk = q("SELECT date, symbol, order_id, side, reason, detail
-             FROM risk_events WHERE run_id = $1 ORDER BY day_index, seq")?;
-        let exec = q("SELECT date, order_id, symbol, side, price, quantity, commission, taxes, reference_price,
-             slippage FROM execution_logs WHERE run_id = $1 ORDER BY day_index, seq")?;
-        tx.commit().map_err(fault)?;
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(async {
+            // One repeatable-read snapshot: whole days only, even while a writer commits.
+            let tx = within(
+                io,
+                client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start(),
+            )
+            .await?;
+            let r = async {
+                let last_day_index = last_day(&tx, io, run_id, false).await?;
+                let params: [&(dyn ToSql + Sync); 1] = [&run_id];
+                let q = |sql: &'static str| within(io, tx.query(sql, &params));
+                let account = q("SELECT date, total_value, cash, frozen_cash, market_value, peak_value, drawdown
+                 FROM account_snapshots WHERE run_id = $1 ORDER BY day_index")
+                .await?;
+                let positions = q("SELECT date, symbol, amount, sellable, avg_price, entry_price, entry_date,
+                 high_since_entry, last_price, days_held, market_value, realized_pnl
+                 FROM position_snapshots WHERE run_id = $1 ORDER BY day_index, seq")
+                .await?;
+                let orders =
+                    q("SELECT order_id, symbol, side, order_type, limit_price, quantity, filled, status, created,
+                 updated, filled_notional, commission, taxes, frozen_cash, tag
+                 FROM orders_history WHERE run_id = $1 ORDER BY order_id")
+                    .await?;
+                let risk = q("SELECT date, symbol, order_id, side, reason, detail
+                 FROM risk_events WHERE run_id = $1 ORDER BY day_index, seq")
+                .await?;
+                let exec =
+                    q("SELECT date, order_id, symbol, side, price, quantity, commission, taxes, reference_price,
+                 slippage FROM execution_logs WHERE run_id = $1 ORDER BY day_index, seq")
+                    .await?;
+                Ok((last_day_index, account, positions, orders, risk, exec))
+            }
+            .await;
+            end(tx, io, r).await
+        });
+        let (last_day_index, account, positions, orders, risk, exec) = self.settle(r)?;
         Ok(RunRecord {
             account_snapshots: account.iter().map(account_row).collect(),
             position_snapshots: positions.iter().map(position_row).collect::<Result<_, StoreError>>()?,
@@ -517,86 +436,19 @@ impl Backend for PostgresBackend {
     }
 
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
-        let mut tx = self.client.transaction().map_err(fault)?;
-        last_day(&mut tx, run_id, true)?;
-        for table in RUN_TABLES {
-            tx.execute(&format!("DELETE FROM {table} WHERE run_id = $1"), &[&run_id]).map_err(fault)?;
-        }
-        tx.execute("DELETE FROM runs WHERE run_id = $1", &[&run_id]).map_err(fault)?;
-        tx.commit().map_err(fault)
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(async {
+            let tx = within(io, client.transaction()).await?;
+            let r = async {
+                last_day(&tx, io, run_id, true).await?;
+                for table in RUN_TABLES {
+                    exec(&tx, io, &format!("DELETE FROM {table} WHERE run_id = $1"), &[&run_id]).await?;
+                }
+                exec(&tx, io, "DELETE FROM runs WHERE run_id = $1", &[&run_id]).await
+            }
+            .await;
+            end(tx, io, r).await
+        });
+        self.settle(r)
     }
-}
-
-fn account_row(r: &Row) -> AccountSnapshot {
-    AccountSnapshot {
-        date: r.get(0),
-        total_value: Money(r.get(1)),
-        cash: Money(r.get(2)),
-        frozen_cash: Money(r.get(3)),
-        market_value: Money(r.get(4)),
-        peak_value: Money(r.get(5)),
-        drawdown: r.get(6),
-    }
-}
-
-fn position_row(r: &Row) -> Result<PositionSnapshot, StoreError> {
-    Ok(PositionSnapshot {
-        date: r.get(0),
-        symbol: r.get(1),
-        amount: r.get(2),
-        sellable: r.get(3),
-        avg_price: Price(r.get(4)),
-        entry_price: Price(r.get(5)),
-        entry_date: r.get(6),
-        high_since_entry: Price(r.get(7)),
-        last_price: Price(r.get(8)),
-        days_held: codec::u32_of(NAME, "days held", r.get(9))?,
-        market_value: Money(r.get(10)),
-        realized_pnl: Money(r.get(11)),
-    })
-}
-
-fn order_row(r: &Row) -> Result<Order, StoreError> {
-    Ok(Order {
-        id: OrderId(r.get::<_, i64>(0) as u64),
-        symbol: r.get(1),
-        side: codec::side(NAME, r.get(2))?,
-        order_type: codec::order_type(NAME, r.get(3), r.get(4))?,
-        quantity: r.get(5),
-        filled: r.get(6),
-        status: codec::order_status(NAME, r.get(7))?,
-        created: r.get(8),
-        updated: r.get(9),
-        filled_notional: Money(r.get(10)),
-        commission: Money(r.get(11)),
-        taxes: Money(r.get(12)),
-        frozen_cash: Money(r.get(13)),
-        tag: r.get(14),
-    })
-}
-
-fn risk_row(r: &Row) -> Result<RiskEvent, StoreError> {
-    Ok(RiskEvent {
-        date: r.get(0),
-        symbol: r.get(1),
-        order_id: OrderId(r.get::<_, i64>(2) as u64),
-        side: codec::side(NAME, r.get(3))?,
-        reason: codec::reason(NAME, r.get(4))?,
-        detail: r.get(5),
-    })
-}
-
-fn exec_row(r: &Row) -> Result<ExecutionLog, StoreError> {
-    Ok(ExecutionLog {
-        date: r.get(0),
-        order_id: OrderId(r.get::<_, i64>(1) as u64),
-        symbol: r.get(2),
-        side: codec::side(NAME, r.get(3))?,
-        price: Price(r.get(4)),
-        quantity: r.get(5),
-        commission: Money(r.get(6)),
-        taxes: Money(r.get(7)),
-        reference_price: Price(r.get(8)),
-        slippage: Money(r.get(9)),
-    })
 }

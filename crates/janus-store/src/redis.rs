@@ -19,16 +19,25 @@
 //! columns (the `position_snapshots` entries carry `symbol` and `position`, encoded like the
 //! `positions` hash). Money and prices
 //! are the fixed-point integers (1/10000 CNY).
+//!
+//! Every command has the read/write timeout of [`StoreOptions::io_timeout`], and opening checks
+//! with a `PING` that the server accepts this client, so a server that wants a password (or
+//! another one) fails at open with advice, not at the first write of a run.
+
+mod fields;
+mod open;
 
 use crate::codec;
 use crate::persistent::{days_to_write, Backend, Fault};
-use crate::redact;
-use ::redis::streams::{StreamId, StreamRangeReply};
+use crate::{redact, StoreOptions};
+use ::redis::streams::StreamRangeReply;
 use ::redis::{Client, Connection, Value};
+use fields::{entry_id, int, parse_position, position_value, text};
 use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price, RiskEvent, RunMeta,
-    RunRecord, RunStatus, RunSummary, StoreError,
+    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, Price, RiskEvent, RunMeta, RunRecord, RunStatus,
+    RunSummary, StoreError,
 };
+use open::{auth_advice, connect, is_auth_error, with_env_password};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -39,14 +48,24 @@ pub struct RedisBackend {
     client: Client,
     conn: Connection,
     prefix: String,
-    timeout: Duration,
-    password: Option<String>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    /// The password as written and decoded, scrubbed from every message.
+    secrets: Vec<String>,
+}
+
+/// The server is up but cannot serve yet (LOADING: a restarted server still reading its data
+/// back); worth waiting for.
+fn is_busy(e: &::redis::RedisError) -> bool {
+    matches!(e.code(), Some("LOADING" | "TRYAGAIN" | "MASTERDOWN"))
 }
 
 fn fault(e: ::redis::RedisError) -> Fault {
-    // LOADING: a restarted server still reading its data back; worth waiting for.
-    let busy = matches!(e.code(), Some("LOADING" | "TRYAGAIN" | "MASTERDOWN"));
-    if busy || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+    let busy = is_busy(&e);
+    if e.is_timeout() {
+        // A socket timeout reads "Resource temporarily unavailable": say what it means.
+        Fault::Transient(format!("the server did not answer in time ({e})"))
+    } else if busy || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
         Fault::Transient(e.to_string())
     } else {
         Fault::Fatal(StoreError::Backend { backend: NAME, message: e.to_string() })
@@ -73,20 +92,58 @@ fn corrupt(what: &str, value: &str) -> Fault {
 }
 
 impl RedisBackend {
-    /// Connect. The password comes from the URL, or else from `REDISCLI_AUTH`.
-    pub fn open(url: &str, prefix: &str, timeout: Duration) -> Result<RedisBackend, StoreError> {
+    /// Connect and check that the server accepts this client. The password comes from the
+    /// URL, or else from `REDISCLI_AUTH`.
+    pub fn open(url: &str, prefix: &str, opts: &StoreOptions) -> Result<RedisBackend, StoreError> {
         let shown = redact(url);
-        let (url, password) = with_env_password(url);
+        let (url, from) = with_env_password(url);
+        let secrets = crate::url_secrets(&url);
         let client = Client::open(url.as_str())
             .map_err(|e| StoreError::InvalidUrl { url: shown.clone(), reason: format!("not a Redis URL: {e}") })?;
-        let conn = connect(&client, timeout).map_err(|e| StoreError::Backend {
+        let refused = |e: &::redis::RedisError| StoreError::Backend {
             backend: NAME,
-            message: crate::scrub(
-                format!("cannot connect to Redis at {shown}: {}. Is the server running?", message(e)),
-                password.as_deref(),
-            ),
-        })?;
-        Ok(RedisBackend { client, conn, prefix: prefix.to_string(), timeout, password })
+            message: crate::scrub(auth_advice(&shown, from, e), &secrets),
+        };
+        let mut conn = match connect(&client, opts.connect_timeout, opts.io_timeout) {
+            Ok(c) => c,
+            Err(e) if is_auth_error(&e) => return Err(refused(&e)),
+            Err(e) => {
+                return Err(StoreError::Backend {
+                    backend: NAME,
+                    message: crate::scrub(
+                        format!("cannot connect to Redis at {shown}: {}. Is the server running?", message(fault(e))),
+                        &secrets,
+                    ),
+                })
+            }
+        };
+        // Without a password the connection opens even when the server wants one: every
+        // command would then fail with NOAUTH, so ask once now. A server still loading its data
+        // after a restart is up: wait for it (for the retry time).
+        let started = std::time::Instant::now();
+        let mut ping = ::redis::cmd("PING").exec(&mut conn);
+        while ping.as_ref().is_err_and(|e| is_busy(e) && started.elapsed() < opts.retry) {
+            std::thread::sleep(Duration::from_millis(100));
+            ping = ::redis::cmd("PING").exec(&mut conn);
+        }
+        if let Err(e) = ping {
+            return Err(if is_auth_error(&e) {
+                refused(&e)
+            } else {
+                StoreError::Backend {
+                    backend: NAME,
+                    message: crate::scrub(format!("Redis at {shown} does not answer PING: {e}"), &secrets),
+                }
+            });
+        }
+        Ok(RedisBackend {
+            client,
+            conn,
+            prefix: prefix.to_string(),
+            connect_timeout: opts.connect_timeout,
+            io_timeout: opts.io_timeout,
+            secrets,
+        })
     }
 
     fn run_key(&self, run_id: &str) -> String {
@@ -102,13 +159,7 @@ impl RedisBackend {
     }
 
     fn fault(&self, e: ::redis::RedisError) -> Fault {
-        match fault(e) {
-            Fault::Transient(m) => Fault::Transient(crate::scrub(m, self.password.as_deref())),
-            Fault::Fatal(StoreError::Backend { backend, message }) => {
-                Fault::Fatal(StoreError::Backend { backend, message: crate::scrub(message, self.password.as_deref()) })
-            }
-            f => f,
-        }
+        scrubbed(fault(e), &self.secrets)
     }
 
     /// `None` when the run does not exist, else its last committed day.
@@ -128,38 +179,20 @@ impl RedisBackend {
     }
 }
 
-fn with_env_password(url: &str) -> (String, Option<String>) {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let has_userinfo = url[after_scheme..].contains('@');
-    if has_userinfo {
-        let userinfo = &url[after_scheme..after_scheme + url[after_scheme..].rfind('@').unwrap_or(0)];
-        return (url.to_string(), userinfo.split_once(':').map(|(_, p)| p.to_string()));
-    }
-    match std::env::var("REDISCLI_AUTH") {
-        Ok(pw) if !pw.is_empty() => {
-            let encoded: String = pw
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            (format!("{}:{encoded}@{}", &url[..after_scheme], &url[after_scheme..]), Some(pw))
+/// A fault with the secrets taken out of its message.
+fn scrubbed(f: Fault, secrets: &[String]) -> Fault {
+    match f {
+        Fault::Transient(m) => Fault::Transient(crate::scrub(m, secrets)),
+        Fault::Fatal(StoreError::Backend { backend, message }) => {
+            Fault::Fatal(StoreError::Backend { backend, message: crate::scrub(message, secrets) })
         }
-        _ => (url.to_string(), None),
+        f => f,
     }
-}
-
-fn connect(client: &Client, timeout: Duration) -> Result<Connection, Fault> {
-    let conn = client.get_connection_with_timeout(timeout).map_err(fault)?;
-    conn.set_read_timeout(Some(Duration::from_secs(30))).map_err(fault)?;
-    conn.set_write_timeout(Some(Duration::from_secs(30))).map_err(fault)?;
-    Ok(conn)
 }
 
 /// Delete every key under a prefix.
 pub fn drop_prefix(url: &str, prefix: &str) -> Result<(), StoreError> {
-    let mut b = RedisBackend::open(url, prefix, Duration::from_secs(5))?;
+    let mut b = RedisBackend::open(url, prefix, &StoreOptions::default())?;
     let mut cursor: u64 = 0;
     loop {
         let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
@@ -180,38 +213,13 @@ pub fn drop_prefix(url: &str, prefix: &str) -> Result<(), StoreError> {
     }
 }
 
-/// A stream entry id from the day and a counter within the day (ids must be above `0-0`).
-fn entry_id(day_index: u32, n: usize) -> String {
-    format!("{}-{n}", day_index as u64 + 1)
-}
-
-fn position_value(p: &PositionSnapshot) -> String {
-    format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-        p.date,
-        p.amount,
-        p.sellable,
-        p.avg_price.0,
-        p.entry_price.0,
-        p.entry_date,
-        p.high_since_entry.0,
-        p.last_price.0,
-        p.days_held,
-        p.market_value.0,
-        p.realized_pnl.0
-    )
-}
-
 impl Backend for RedisBackend {
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn reconnect(&mut self) -> Result<(), Fault> {
-        self.conn = connect(&self.client, self.timeout).map_err(|e| match e {
-            Fault::Transient(m) => Fault::Transient(crate::scrub(m, self.password.as_deref())),
-            f => f,
-        })?;
+        self.conn = connect(&self.client, self.connect_timeout, self.io_timeout).map_err(|e| self.fault(e))?;
         Ok(())
     }
 
@@ -548,35 +556,4 @@ impl Backend for RedisBackend {
         p.ignore().cmd("ZREM").arg(self.runs_key()).arg(run_id).ignore();
         p.exec(&mut self.conn).map_err(|e| self.fault(e))
     }
-}
-
-fn text(e: &StreamId, field: &str) -> Result<String, Fault> {
-    e.get::<String>(field).ok_or_else(|| corrupt(&format!("field {field} of stream entry"), &e.id))
-}
-
-fn int<T: std::str::FromStr>(e: &StreamId, field: &str) -> Result<T, Fault> {
-    let s = text(e, field)?;
-    s.parse().map_err(|_| corrupt(field, &s))
-}
-
-fn parse_position(symbol: &str, v: &str) -> Result<PositionSnapshot, Fault> {
-    let f: Vec<&str> = v.split('|').collect();
-    if f.len() != 11 {
-        return Err(corrupt("position", v));
-    }
-    let n = |i: usize| f[i].parse::<i64>().map_err(|_| corrupt("position", v));
-    Ok(PositionSnapshot {
-        date: codec::date(NAME, f[0])?,
-        symbol: symbol.to_string(),
-        amount: n(1)?,
-        sellable: n(2)?,
-        avg_price: Price(n(3)?),
-        entry_price: Price(n(4)?),
-        entry_date: codec::date(NAME, f[5])?,
-        high_since_entry: Price(n(6)?),
-        last_price: Price(n(7)?),
-        days_held: f[8].parse().map_err(|_| corrupt("days held", v))?,
-        market_value: Money(n(9)?),
-        realized_pnl: Money(n(10)?),
-    })
 }

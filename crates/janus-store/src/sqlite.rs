@@ -1,6 +1,10 @@
 //! SQLite: the embedded store for persisted runs, one file, no server. WAL journal with
 //! `synchronous = NORMAL`: a committed transaction survives the process being killed, and
-//! readers see the last committed state while a run writes.
+//! readers see the last committed state while a run writes. Several processes may open one new
+//! file at the same moment (a script starting backtests in parallel): each waits its turn for
+//! the file's locks (busy timeout), the migrations run inside `BEGIN IMMEDIATE` so only one
+//! opener applies them, and the schema is created with `IF NOT EXISTS` so applying it again
+//! is harmless.
 
 use crate::codec;
 use crate::persistent::{days_to_write, Backend, Fault};
@@ -27,13 +31,17 @@ pub struct SqliteBackend {
     conn: Connection,
 }
 
-fn fault(e: rusqlite::Error) -> Fault {
+/// Another connection holds the lock this one needs.
+fn is_busy(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked) => {
-            Fault::Transient(e.to_string())
-        }
-        _ => Fault::Fatal(StoreError::Backend { backend: NAME, message: e.to_string() }),
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked))
+}
+
+fn fault(e: rusqlite::Error) -> Fault {
+    if is_busy(&e) {
+        Fault::Transient(e.to_string())
+    } else {
+        Fault::Fatal(StoreError::Backend { backend: NAME, message: e.to_string() })
     }
 }
 
@@ -65,12 +73,13 @@ impl SqliteBackend {
     }
 
     fn migrate(&mut self) -> Result<(), Fault> {
-        self.conn
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-            )
-            .map_err(fault)?;
+        // The write lock first: a second opener waits here (busy timeout) until the first has
+        // committed the whole schema, then finds it up to date.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .map_err(fault)?;
         let current: i64 =
             tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(fault)?;
         let latest = MIGRATIONS.last().map_or(0, |m| m.0);
@@ -82,17 +91,34 @@ impl SqliteBackend {
         }
         for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
             tx.execute_batch(sql).map_err(fault)?;
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))", [version])
-                .map_err(fault)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))",
+                [version],
+            )
+            .map_err(fault)?;
         }
         tx.commit().map_err(fault)
     }
 }
 
+/// How long an opener waits for another connection's lock on the file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn connect(path: &Path) -> Result<Connection, Fault> {
     let conn = Connection::open(path).map_err(fault)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(fault)?;
-    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)).map_err(fault)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(fault)?;
+    // Switching a new file to WAL needs the file to itself, and SQLite answers "locked" at once
+    // (without its busy handler) while another opener holds it: wait for that here.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(fault(e)),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(fault)?;
     Ok(conn)
 }

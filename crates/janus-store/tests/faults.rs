@@ -1,10 +1,13 @@
 //! The server goes away mid-run. Each test starts a throwaway server of its own (from the
 //! installed binaries, on a free loopback port): a restart during a run is ridden out by
 //! retrying with backoff; a server that stays away stops the run with a clear error after the
-//! retry time, the store holds only whole days, and the run resumes to the same rows.
+//! retry time, the store holds only whole days, and the run resumes to the same rows. A server
+//! that hangs (stopped with SIGSTOP: it keeps its connections, the kernel even accepts new
+//! ones, but nothing answers) stops the run too, within the retry time plus about one timeout.
 
 mod common;
 
+use common::{free_port, wait_for_port};
 use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, Store, StoreError};
 use janus_engine::{Backtest, EngineConfig, Resume, StrategyConfig};
 use janus_store::{open_store_with, MemoryStore, StoreOptions};
@@ -12,18 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server on port {port} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
@@ -126,7 +117,32 @@ impl Server {
         }
     }
 
+    /// Every process of the server: Redis, or the PostgreSQL postmaster and its backends.
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            Server::Redis { child, .. } => child.iter().map(|c| c.id()).collect(),
+            Server::Postgres { dir, .. } => {
+                let pid_file =
+                    std::fs::read_to_string(dir.path().join("data").join("postmaster.pid")).unwrap_or_default();
+                let Some(main) = pid_file.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+                    return Vec::new();
+                };
+                let mut pids = vec![main];
+                pids.extend(children_of(main));
+                pids
+            }
+        }
+    }
+
+    /// Send a signal to every process of the server by id: `-STOP` freezes it, `-CONT` thaws it.
+    fn signal(&self, sig: &str) {
+        for pid in self.pids() {
+            let _ = Command::new("kill").args([sig, &pid.to_string()]).stderr(Stdio::null()).status();
+        }
+    }
+
     fn stop(&mut self) {
+        self.signal("-CONT"); // a frozen server could not shut down
         match self {
             Server::Redis { child, .. } => {
                 if let Some(mut c) = child.take() {
@@ -153,6 +169,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The processes whose parent is `parent` (from `/proc/PID/stat`: `pid (comm) state ppid ...`,
+/// where comm may hold spaces, so the fields are read after the last ')').
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid: u32 = stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
 }
 
 fn pg_command(bin: &Path, tool: &str) -> Command {
@@ -275,5 +306,75 @@ fn redis_restarts_are_retried_and_an_outage_stops_the_run_resumably() {
 fn postgres_restarts_are_retried_and_an_outage_stops_the_run_resumably() {
     if let Some(s) = Server::postgres() {
         survives_a_restart_and_gives_up_cleanly(s);
+    }
+}
+
+/// The server freezes (SIGSTOP) just before day 60 is committed: every call waits at most one
+/// timeout, the retry loop gives up after its time, and the error says what the store holds.
+/// Thawed, the server holds whole days up to day 59, and the run resumes to the same rows.
+fn a_hung_server_stops_the_run_within_the_retry_time(server: Server) {
+    let panel = janus_data::generate(
+        &janus_data::GenConfig { n_symbols: 40, n_days: 120, ..Default::default() },
+        &Default::default(),
+    );
+    let strategy = || janus_engine::engine::default_strategy(&StrategyConfig::default(), &panel).unwrap();
+    let engine = || Backtest::new(&panel, EngineConfig::default()).unwrap();
+    let reference = {
+        let mut m = MemoryStore::new();
+        engine().run(0..120, &mut strategy(), &mut m, &meta("r"), &mut |_, _| {}).unwrap();
+        m.load_run("r").unwrap()
+    };
+    let url = server.url();
+    let server = Arc::new(Mutex::new(server));
+    let opts = StoreOptions {
+        retry: Duration::from_secs(2),
+        flush_days: 1,
+        connect_timeout: Duration::from_secs(1),
+        io_timeout: Duration::from_secs(1),
+        ..StoreOptions::default()
+    };
+    let s = server.clone();
+    let mut hook = Hook {
+        inner: open_store_with(&url, &opts).unwrap(),
+        day: 60,
+        action: Some(Box::new(move || s.lock().unwrap().signal("-STOP"))),
+    };
+    let t = Instant::now();
+    let result = engine().run(0..120, &mut strategy(), &mut hook, &meta("hung"), &mut |_, _| {});
+    let waited = t.elapsed();
+    let t = Instant::now();
+    drop(hook);
+    let dropped = t.elapsed();
+    server.lock().unwrap().signal("-CONT");
+    let err = result.unwrap_err().to_string();
+    eprintln!("stopped after {waited:?}: {err}");
+    assert!(err.contains("unreachable") && err.contains(&url), "{err}");
+    assert!(err.contains("up to day index 59") && err.contains("resumed"), "the error says what can be resumed: {err}");
+    let bound = opts.retry + opts.connect_timeout + opts.io_timeout + Duration::from_secs(2);
+    assert!(waited >= opts.retry && waited < bound, "stopped after {waited:?}, expected {:?} to {bound:?}", opts.retry);
+    assert!(dropped < Duration::from_millis(500), "a store that gave up is dropped without waiting again: {dropped:?}");
+
+    let mut store = open_store_with(&url, &StoreOptions::default()).unwrap();
+    let partial = store.load_run("hung").unwrap();
+    assert_eq!(partial.last_day_index, Some(59));
+    assert_eq!(partial.account_snapshots, reference.account_snapshots[..60]);
+    let resume = Resume { last_day_index: 59, last_snapshot: partial.account_snapshots[59].clone() };
+    engine()
+        .run_resumable(0..120, &mut strategy(), store.as_mut(), &meta("hung"), Some(&resume), &mut |_, _| {})
+        .unwrap();
+    assert_eq!(store.load_run("hung").unwrap(), reference, "rows after resuming");
+}
+
+#[test]
+fn a_redis_server_that_hangs_mid_run_stops_it_within_the_retry_time_resumably() {
+    if let Some(s) = Server::redis() {
+        a_hung_server_stops_the_run_within_the_retry_time(s);
+    }
+}
+
+#[test]
+fn a_postgres_server_that_hangs_mid_run_stops_it_within_the_retry_time_resumably() {
+    if let Some(s) = Server::postgres() {
+        a_hung_server_stops_the_run_within_the_retry_time(s);
     }
 }

@@ -36,6 +36,20 @@ pub fn unique(name: &str) -> String {
     format!("jt_{short}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1000)
 }
 
+/// A loopback port nothing listens on (for a throwaway server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Wait until a throwaway server accepts connections.
+pub fn wait_for_port(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "server on port {port} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Skip a test whose server is unreachable, unless `JANUS_REQUIRE_SERVICES=1`.
 pub fn unavailable(what: &str, err: &dyn std::fmt::Display) {
     if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
