@@ -49,6 +49,19 @@ impl Default for OutputConfig {
     }
 }
 
+/// `[report]`: what reports measure against and how they look.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Benchmark file (`date,close` or `date,return`), relative to the config file; default the
+    /// equal-weight market of the data. `--benchmark` wins.
+    pub benchmark: Option<PathBuf>,
+    /// `en` or `zh`; `--lang` wins.
+    pub lang: janus_report::Lang,
+    /// `green-up` or `red-up` (the A-share convention); `--colors` wins.
+    pub colors: janus_report::Colors,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
@@ -70,6 +83,7 @@ pub struct FileConfig {
     /// Dividends, bonus shares and rights: the events file and what a holder does.
     pub corporate_actions: CorporateConfig,
     pub strategy: StrategyConfig,
+    pub report: ReportConfig,
 }
 
 impl Default for FileConfig {
@@ -90,6 +104,7 @@ impl Default for FileConfig {
             frictions: e.frictions,
             corporate_actions: e.corporate_actions,
             strategy: StrategyConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -170,6 +185,20 @@ mod tests {
         let err = FileConfig::parse("[risk]\nmax_postions = 3\n", "x.toml").unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("max_postions") && msg.contains("x.toml"), "{msg}");
+    }
+
+    #[test]
+    fn the_report_section_reads_benchmark_language_and_colours_and_names_a_bad_value() {
+        let cfg = FileConfig::parse("[report]\nbenchmark = \"csi300.csv\"\nlang = \"zh\"\ncolors = \"red-up\"\n", "x")
+            .unwrap();
+        assert_eq!(cfg.report.benchmark.as_deref(), Some(Path::new("csi300.csv")));
+        assert_eq!((cfg.report.lang, cfg.report.colors), (janus_report::Lang::Zh, janus_report::Colors::RedUp));
+        let default = FileConfig::parse(DEFAULT_CONFIG, "default").unwrap().report;
+        assert_eq!((default.lang, default.colors, default.benchmark), Default::default());
+        for (text, bad) in [("lang = \"fr\"", "fr"), ("colors = \"blue\"", "blue"), ("colours = 1", "colours")] {
+            let msg = format!("{:#}", FileConfig::parse(&format!("[report]\n{text}\n"), "x.toml").unwrap_err());
+            assert!(msg.contains(bad) && msg.contains("x.toml"), "{msg}");
+        }
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //! run's round trips. The replay is checked against the run folder's `metrics.json` (final
 //! value and number of round trips), so a wrong `--config` or `--data` is an error rather than
 //! a dataset of some other run.
+//!
+//! A run folder records its config (`config.toml`) and where its inputs are (`run.json`: the
+//! config's folder, against which the config's relative paths resolve, and the bars file), so
+//! `janus export-training runs/<id>` needs neither `--config` nor `--data`; given, they win.
+//! A folder written before it recorded them replays with `--config` or the built-in defaults.
 
-use crate::config;
+use crate::config::{self, FileConfig, Loaded};
 use crate::run::{day_range, load_data};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -29,10 +34,11 @@ pub struct ExportArgs {
     /// The run: its folder (e.g. runs/run-1a2b3c4d5e6f7a8b) or its id, looked up under
     /// --runs-dir.
     pub run: String,
-    /// The config file the run was made with (default: the built-in defaults).
+    /// The config file the run was made with (default: the one the run folder recorded, else
+    /// the built-in defaults).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// The bars CSV, when the run was made with --data.
+    /// The bars CSV (default: the one the run folder recorded, when the run read a file).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Folder of run folders, for a run given by id (default: `output.dir` of the config).
@@ -74,17 +80,49 @@ fn run_folder(args: &ExportArgs, default_root: &Path) -> Result<PathBuf> {
     )
 }
 
+/// The config and bars file to replay: the flags', else what the run folder recorded, else
+/// the built-in defaults (for a folder that recorded nothing).
+fn replay_inputs(args: &ExportArgs, folder: &Path, flags: Option<Loaded>) -> Result<(Loaded, Option<PathBuf>)> {
+    let info = janus_report::RunInfo::read(folder)?;
+    let recorded_data = info.as_ref().and_then(|i| i.origin.data_file.clone());
+    if let Some(loaded) = flags {
+        return Ok((loaded, args.data.clone()));
+    }
+    let Some(info) = info else {
+        return Ok((config::load(None)?, args.data.clone()));
+    };
+    let path = folder.join(janus_report::folder::CONFIG_TOML);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config = FileConfig::parse(&text, &format!("{} (the config the run recorded)", path.display()))?;
+    // Relative paths in the config (data, events, model files) resolve against the folder the
+    // config was in when the run was made.
+    let base = info.origin.config_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    Ok((Loaded { config, text, base }, args.data.clone().or(recorded_data)))
+}
+
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let loaded = config::load(args.config.as_deref())?;
+    let flags = args.config.as_deref().map(|p| config::load(Some(p))).transpose()?;
+    let root = match &flags {
+        Some(l) => l.config.output.dir.clone(),
+        None => config::load(None)?.config.output.dir,
+    };
+    let folder = run_folder(args, &root)?;
+    let from_folder = flags.is_none() && folder.join(janus_report::folder::RUN_JSON).is_file();
+    let (loaded, data) = replay_inputs(args, &folder, flags)?;
     let cfg = &loaded.config;
-    let folder = run_folder(args, &cfg.output.dir)?;
     let metrics_path = folder.join("metrics.json");
     let text =
         std::fs::read_to_string(&metrics_path).with_context(|| format!("cannot read {}", metrics_path.display()))?;
     let recorded: RecordedMetrics = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a Janus metrics file", metrics_path.display()))?;
 
-    let (panel, source) = load_data(cfg, &loaded.base, args.data.as_deref())?;
+    let (panel, source) = load_data(cfg, &loaded.base, data.as_deref()).with_context(|| {
+        if from_folder {
+            format!("loading the data run {} recorded in {}", args.run, folder.join("run.json").display())
+        } else {
+            format!("loading the data of run {}", args.run)
+        }
+    })?;
     let range = day_range(&panel, cfg.backtest.start, cfg.backtest.end)?;
     let strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
     let mut recorder = Recorder::new(strategy);
@@ -102,9 +140,15 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     let trips = janus_report::round_trips(&record);
     let metrics = janus_report::compute_metrics(&record, janus_core::Money::from_yuan(cfg.initial_cash), &trips);
     if metrics.final_value != recorded.final_value || metrics.round_trips != recorded.round_trips {
+        let advice = if from_folder {
+            "the config and data the run folder recorded no longer reproduce it (has the data file changed?): pass \
+             the --config (and --data) the run was made with"
+        } else {
+            "pass the --config (and --data) the run was made with"
+        };
         bail!(
             "replaying run {} with this config and data ends at {} after {} round trips, but the run folder says {} \
-             after {}: pass the --config (and --data) the run was made with",
+             after {}: {advice}",
             recorded.run_id,
             metrics.final_value,
             metrics.round_trips,

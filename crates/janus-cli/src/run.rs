@@ -183,20 +183,20 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
     let record = store.load_run(&run_id)?;
     let meta = store.list_runs()?.into_iter().find(|m| m.run_id == run_id).unwrap_or(meta);
     let initial = janus_core::Money::from_yuan(cfg.initial_cash);
-    let analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, args.benchmark.as_deref())?;
+    let base = &session.loaded.base;
+    let analysis =
+        crate::report_cmd::backtest_analysis(&record, initial, &panel, args.benchmark.as_deref(), cfg, base)?;
     let friction = janus_report::friction::FrictionAttribution::new(
         initial,
         outcome.final_value,
         &twins,
         &janus_report::friction::paid_in_real_run(&record, &analysis.refused),
     );
-    let (trips, metrics) = (&analysis.trips, &analysis.metrics);
+    let metrics = &analysis.metrics;
     let out_root = args.out.clone().unwrap_or_else(|| cfg.output.dir.clone());
     let dir = out_root.join(&run_id);
-    janus_report::write_run_folder(&dir, &meta, &record, metrics, trips)
-        .with_context(|| format!("writing the run folder {}", dir.display()))?;
-    janus_report::write_report_files(&dir, &run_id, &record, &analysis)
-        .with_context(|| format!("writing the report into {}", dir.display()))?;
+    let origin = crate::report_cmd::run_origin(cfg, base, session.data.as_deref());
+    crate::report_cmd::write_run(&dir, &meta, &origin, &record, &analysis)?;
     if args.quiet {
         println!("{}", dir.display());
     } else {

@@ -1,5 +1,6 @@
 //! The HTML report in a real browser: headless Chromium loads the report of a small backtest,
-//! which must render without console errors with every chart drawn; a screenshot is saved.
+//! which must render without console errors with every chart drawn; a screenshot is saved. The
+//! Chinese report in the A-share colours and the comparison page are loaded the same way.
 //!
 //! Needs `chromium` (or `chromium-browser`, `google-chrome`) on PATH. Without one the test says
 //! so and passes, unless `JANUS_REQUIRE_BROWSER=1` (as CI sets), when it fails.
@@ -101,7 +102,9 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = "[data]\nsource = \"synthetic\"\nseed = 3\nsymbols = 120\ndays = 400\n";
+    // A tight volume cap leaves sells stuck, so the stuck-sells chart has points to draw.
+    let cfg =
+        "[data]\nsource = \"synthetic\"\nseed = 3\nsymbols = 120\ndays = 400\n[fill]\nvolume_participation = 0.01\n";
     std::fs::write(tmp.path().join("c.toml"), cfg).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_janus"))
         .args(["backtest", "-q", "--config", "c.toml", "--out", "runs", "--run-id", "browser"])
@@ -158,15 +161,44 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
         assert!(fig.contains("data-shapes=\""), "{id} was checked by the page");
     }
 
-    let shot = tmp.path().join("report.png");
+    screenshot(&browser, tmp.path(), &url, "report-screenshot.png");
+
+    // The Chinese report with gains red, and the comparison page of two runs.
+    let janus = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_janus")).args(args).current_dir(tmp.path()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    janus(&["report", "runs/browser", "--lang", "zh", "--colors", "red-up", "--out", "zh.html"]);
+    std::fs::write(tmp.path().join("b.toml"), format!("{cfg}[backtest]\nend = \"2021-10-29\"\n")).unwrap();
+    janus(&["backtest", "-q", "--config", "b.toml", "--out", "runs", "--run-id", "shorter"]);
+    janus(&["compare", "runs/browser", "runs/shorter", "--out", "cmp.html"]);
+    for (page, charts, shot) in [("zh.html", 7, "report-zh-screenshot.png"), ("cmp.html", 2, "compare-screenshot.png")]
+    {
+        let url = format!("file://{}", tmp.path().join(page).canonicalize().unwrap().display());
+        let dump = chromium(&browser, tmp.path(), &format!("{page}-dom"), &["--dump-dom".to_string()], &url);
+        assert!(dump.ok, "the browser failed on {page}: {}", dump.stderr);
+        assert!(console_messages(&dump.stderr).is_empty(), "{page}: {:#?}", console_messages(&dump.stderr));
+        assert!(dump.stdout.contains("id=\"render-status\" data-status=\"ok\""), "{page}: charts not all drawn");
+        assert_eq!(figures(&dump.stdout).len(), charts, "{page}");
+        screenshot(&browser, tmp.path(), &url, shot);
+    }
+    let zh = std::fs::read_to_string(tmp.path().join("zh.html")).unwrap();
+    assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("月度收益"));
+    let cmp = std::fs::read_to_string(tmp.path().join("cmp.html")).unwrap();
+    assert!(cmp.contains("id=\"period-warning\""), "the shorter run is compared with a warning");
+}
+
+/// A full-page screenshot of `url`, checked to be a real picture and kept beside the build
+/// output as `name` for people to look at.
+fn screenshot(browser: &Path, work: &Path, url: &str, name: &str) {
+    let shot = work.join(name);
     let extra =
         [format!("--screenshot={}", shot.display()), "--window-size=1400,4000".to_string(), "--hide-scrollbars".into()];
-    let out = chromium(&browser, tmp.path(), "shot", &extra, &url);
+    let out = chromium(browser, work, &format!("{name}-shot"), &extra, url);
     assert!(out.ok, "{}", out.stderr);
     let png = std::fs::read(&shot).expect("a screenshot was written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 50_000, "a real picture, {} bytes", png.len());
-    // Keep a copy beside the build output for people to look at.
     if let Some(target) = Path::new(env!("CARGO_TARGET_TMPDIR")).parent() {
-        let _ = std::fs::copy(&shot, target.join("report-screenshot.png"));
+        let _ = std::fs::copy(&shot, target.join(name));
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! Time runs on a trading-day index (no gaps at weekends), labelled with dates. Every chart
 //! draws its axes even without data, with a note saying what is missing, so a chart is never a
-//! blank box. Output is deterministic: same inputs, same bytes.
+//! blank box. Output is deterministic: same inputs, same bytes. Titles, legends and notes are
+//! in the [`Style`]'s language, and gains and losses take its colour convention.
 
 use crate::analytics::RefusedSell;
+use crate::style::Style;
 use crate::trades::RoundTrip;
 use crate::ReportError;
 use chrono::{Datelike, NaiveDate};
@@ -17,8 +19,6 @@ use std::collections::BTreeMap;
 pub const RUN_COLOR: RGBColor = RGBColor(31, 119, 180);
 /// Line colour of the benchmark (and of the second run in a comparison).
 pub const OTHER_COLOR: RGBColor = RGBColor(230, 120, 20);
-const GAIN: RGBColor = RGBColor(44, 160, 44);
-const LOSS: RGBColor = RGBColor(214, 39, 40);
 const GREY: RGBColor = RGBColor(120, 120, 120);
 /// Colours of the risk-event reasons, in order of frequency.
 const PALETTE: [RGBColor; 10] = [
@@ -110,8 +110,15 @@ impl Line {
 }
 
 /// Lines over the trading days `dates` (e.g. equity against the benchmark), `y_pct` formatting
-/// the axis as percentages.
-pub fn lines_chart(title: &str, dates: &[NaiveDate], lines: &[Line], y_pct: bool, size: (u32, u32)) -> Result<String> {
+/// the axis as percentages. `title` and the line names come translated.
+pub fn lines_chart(
+    title: &str,
+    dates: &[NaiveDate],
+    lines: &[Line],
+    y_pct: bool,
+    size: (u32, u32),
+    style: &Style,
+) -> Result<String> {
     svg(size, |root| {
         let (lo, hi) = min_max(lines.iter().flat_map(|l| l.points.iter().map(|p| &p.1)));
         let n = dates.len().max(2);
@@ -142,7 +149,7 @@ pub fn lines_chart(title: &str, dates: &[NaiveDate], lines: &[Line], y_pct: bool
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         }
         if lines.iter().all(|l| l.points.is_empty()) {
-            return note(root, "no trading day recorded");
+            return note(root, style.t("no trading day recorded"));
         }
         chart
             .configure_series_labels()
@@ -155,13 +162,14 @@ pub fn lines_chart(title: &str, dates: &[NaiveDate], lines: &[Line], y_pct: bool
 }
 
 /// Drawdown from the running peak, drawn below zero.
-pub fn drawdown_chart(dates: &[NaiveDate], drawdowns: &[f64]) -> Result<String> {
+pub fn drawdown_chart(dates: &[NaiveDate], drawdowns: &[f64], style: &Style) -> Result<String> {
+    let loss = style.palette().down;
     svg((1100, 300), |root| {
         let (_, worst) = min_max(drawdowns);
         let worst = if worst.is_finite() { worst.max(0.01) } else { 0.01 };
         let n = drawdowns.len().max(2);
         let mut chart = ChartBuilder::on(root)
-            .caption("Drawdown from the running peak", (FONT, TITLE))
+            .caption(style.t("Drawdown from the running peak"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(64)
@@ -177,9 +185,9 @@ pub fn drawdown_chart(dates: &[NaiveDate], drawdowns: &[f64]) -> Result<String> 
             .draw()
             .map_err(chart_err)?;
         let points = drawdowns.iter().enumerate().map(|(i, d)| (i as f64, -d));
-        chart.draw_series(AreaSeries::new(points, 0.0, LOSS.mix(0.35)).border_style(LOSS)).map_err(chart_err)?;
+        chart.draw_series(AreaSeries::new(points, 0.0, loss.mix(0.35)).border_style(loss)).map_err(chart_err)?;
         if drawdowns.is_empty() {
-            note(root, "no trading day recorded")?;
+            note(root, style.t("no trading day recorded"))?;
         }
         Ok(())
     })
@@ -194,8 +202,10 @@ pub fn monthly_returns(dates: &[NaiveDate], returns: &[f64]) -> BTreeMap<(i32, u
     growth.into_iter().map(|(k, g)| (k, g - 1.0)).collect()
 }
 
-/// Heat map of monthly returns: one row per year, one cell per month, green up, red down.
-pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64]) -> Result<String> {
+/// Heat map of monthly returns: one row per year, one cell per month, in the colours of gains
+/// and losses.
+pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64], style: &Style) -> Result<String> {
+    let palette = style.palette();
     let months = monthly_returns(dates, returns);
     let mut years: Vec<i32> = months.keys().map(|(y, _)| *y).collect();
     years.dedup();
@@ -205,7 +215,7 @@ pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64]) -> Result<String> {
         // Cells on a plain grid: month m of the i-th year is [m, m + 1] x [i, i + 1], the first
         // year on top; month and year names are written on the canvas beside the grid.
         let mut chart = ChartBuilder::on(root)
-            .caption("Monthly returns", (FONT, TITLE))
+            .caption(style.t("Monthly returns"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(64)
@@ -215,7 +225,7 @@ pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64]) -> Result<String> {
         let cell = |(year, month): (i32, u32), r: f64| {
             let (x, y) = ((month - 1) as f64, row_of(year));
             let t = (r.abs() / max_abs).min(1.0);
-            let base = if r >= 0.0 { GAIN } else { LOSS };
+            let base = if r >= 0.0 { palette.up } else { palette.down };
             let mix = |c: u8| (255.0 - (255.0 - c as f64) * (0.15 + 0.85 * t)).round() as u8;
             let fill = RGBColor(mix(base.0), mix(base.1), mix(base.2));
             Rectangle::new([(x, y), (x + 1.0, y + 1.0)], fill.filled())
@@ -231,7 +241,7 @@ pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64]) -> Result<String> {
         let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         for (m, name) in names.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(m as f64 + 0.5, ny as f64));
-            root.draw(&Text::new(name.to_string(), (x, y + 14), centred.clone())).map_err(chart_err)?;
+            root.draw(&Text::new(style.t(name).to_string(), (x, y + 14), centred.clone())).map_err(chart_err)?;
         }
         let right = TextStyle::from((FONT, LABEL)).pos(Pos::new(HPos::Right, VPos::Center));
         for (i, year) in years.iter().enumerate() {
@@ -239,21 +249,23 @@ pub fn monthly_heatmap(dates: &[NaiveDate], returns: &[f64]) -> Result<String> {
             root.draw(&Text::new(year.to_string(), (x - 8, y), right.clone())).map_err(chart_err)?;
         }
         if months.is_empty() {
-            note(root, "no trading day recorded")?;
+            note(root, style.t("no trading day recorded"))?;
         }
         Ok(())
     })
 }
 
-/// Maximum favourable against maximum adverse excursion of each round trip, winners green.
-pub fn excursion_scatter(trips: &[RoundTrip]) -> Result<String> {
+/// Maximum favourable against maximum adverse excursion of each round trip, winners in the
+/// colour of gains.
+pub fn excursion_scatter(trips: &[RoundTrip], style: &Style) -> Result<String> {
+    let palette = style.palette();
     svg((545, 420), |root| {
         let (xlo, _) = min_max(trips.iter().map(|t| &t.mae));
         let (_, yhi) = min_max(trips.iter().map(|t| &t.mfe));
         let xlo = if xlo.is_finite() { xlo.min(-0.01) } else { -0.1 };
         let yhi = if yhi.is_finite() { yhi.max(0.01) } else { 0.1 };
         let mut chart = ChartBuilder::on(root)
-            .caption("Round trips: best (MFE) vs worst (MAE) close", (FONT, TITLE))
+            .caption(style.t("Round trips: best (MFE) vs worst (MAE) close"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
@@ -269,7 +281,7 @@ pub fn excursion_scatter(trips: &[RoundTrip]) -> Result<String> {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(chart_err)?;
-        for (name, color, wins) in [("winners", GAIN, true), ("losers", LOSS, false)] {
+        for (name, color, wins) in [("winners", palette.up, true), ("losers", palette.down, false)] {
             let points = trips
                 .iter()
                 .filter(|t| (t.ret > 0.0) == wins)
@@ -277,11 +289,11 @@ pub fn excursion_scatter(trips: &[RoundTrip]) -> Result<String> {
             chart
                 .draw_series(points)
                 .map_err(chart_err)?
-                .label(name)
+                .label(style.t(name))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
         }
         if trips.is_empty() {
-            return note(root, "no round trip");
+            return note(root, style.t("no round trip"));
         }
         chart
             .configure_series_labels()
@@ -294,7 +306,7 @@ pub fn excursion_scatter(trips: &[RoundTrip]) -> Result<String> {
 }
 
 /// Histogram of trading days held per round trip.
-pub fn holding_histogram(trips: &[RoundTrip]) -> Result<String> {
+pub fn holding_histogram(trips: &[RoundTrip], style: &Style) -> Result<String> {
     svg((545, 420), |root| {
         let max_days = trips.iter().map(|t| t.days_held).max().unwrap_or(0);
         let width = (max_days / 40 + 1).max(1);
@@ -304,7 +316,7 @@ pub fn holding_histogram(trips: &[RoundTrip]) -> Result<String> {
         }
         let top = bins.values().copied().max().unwrap_or(1) as f64;
         let mut chart = ChartBuilder::on(root)
-            .caption("Trading days held per round trip", (FONT, TITLE))
+            .caption(style.t("Trading days held per round trip"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
@@ -312,8 +324,8 @@ pub fn holding_histogram(trips: &[RoundTrip]) -> Result<String> {
             .map_err(chart_err)?;
         chart
             .configure_mesh()
-            .x_desc("days held")
-            .y_desc("round trips")
+            .x_desc(style.t("days held"))
+            .y_desc(style.t("round trips"))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style((FONT, LABEL))
             .light_line_style(RGBColor(235, 235, 235))
@@ -325,14 +337,14 @@ pub fn holding_histogram(trips: &[RoundTrip]) -> Result<String> {
         };
         chart.draw_series(bins.iter().map(bar)).map_err(chart_err)?;
         if trips.is_empty() {
-            note(root, "no round trip")?;
+            note(root, style.t("no round trip"))?;
         }
         Ok(())
     })
 }
 
 /// Refusals per month, stacked by reason code (the most frequent at the bottom).
-pub fn risk_events_chart(dates: &[NaiveDate], events: &[RiskEvent]) -> Result<String> {
+pub fn risk_events_chart(dates: &[NaiveDate], events: &[RiskEvent], style: &Style) -> Result<String> {
     let month = |d: &NaiveDate| (d.year(), d.month());
     let mut months: Vec<(i32, u32)> = dates.iter().chain(events.iter().map(|e| &e.date)).map(month).collect();
     months.sort_unstable();
@@ -354,7 +366,7 @@ pub fn risk_events_chart(dates: &[NaiveDate], events: &[RiskEvent]) -> Result<St
     svg((1100, 360), |root| {
         let n = months.len().max(1);
         let mut chart = ChartBuilder::on(root)
-            .caption("Refusals per month by reason", (FONT, TITLE))
+            .caption(style.t("Refusals per month by reason"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)
@@ -393,7 +405,7 @@ pub fn risk_events_chart(dates: &[NaiveDate], events: &[RiskEvent]) -> Result<St
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
         }
         if events.is_empty() {
-            return note(root, "no refusal recorded");
+            return note(root, style.t("no refusal recorded"));
         }
         chart
             .configure_series_labels()
@@ -405,14 +417,16 @@ pub fn risk_events_chart(dates: &[NaiveDate], events: &[RiskEvent]) -> Result<St
     })
 }
 
-/// Cost of each refused-sell episode against the days it was stuck (still-stuck ones hollow).
-pub fn refused_sell_scatter(refused: &[RefusedSell]) -> Result<String> {
+/// Cost of each refused-sell episode against the days it was stuck (still-stuck ones hollow); a
+/// cost (money lost by waiting) in the colour of losses.
+pub fn refused_sell_scatter(refused: &[RefusedSell], style: &Style) -> Result<String> {
+    let palette = style.palette();
     svg((545, 420), |root| {
         let (lo, hi) = min_max(refused.iter().map(|r| r.cost.as_f64()).collect::<Vec<f64>>().iter());
         let days = refused.iter().map(|r| r.days_stuck).max().unwrap_or(1).max(1) as f64;
         let (lo, hi) = if lo.is_finite() { (lo.min(0.0), hi.max(0.0)) } else { (0.0, 1.0) };
         let mut chart = ChartBuilder::on(root)
-            .caption("Stuck sells: cost of waiting vs days stuck", (FONT, TITLE))
+            .caption(style.t("Stuck sells: cost of waiting vs days stuck"), (FONT, TITLE))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
@@ -420,15 +434,15 @@ pub fn refused_sell_scatter(refused: &[RefusedSell]) -> Result<String> {
             .map_err(chart_err)?;
         chart
             .configure_mesh()
-            .x_desc("days stuck")
-            .y_desc("cost (CNY)")
+            .x_desc(style.t("days stuck"))
+            .y_desc(style.t("cost (CNY)"))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style((FONT, LABEL))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(chart_err)?;
-        let style = |r: &RefusedSell| {
-            let c = if r.cost.0 > 0 { LOSS } else { GAIN };
+        let marker = |r: &RefusedSell| {
+            let c = if r.cost.0 > 0 { palette.down } else { palette.up };
             if r.is_resolved() {
                 c.mix(0.6).filled()
             } else {
@@ -436,10 +450,10 @@ pub fn refused_sell_scatter(refused: &[RefusedSell]) -> Result<String> {
             }
         };
         chart
-            .draw_series(refused.iter().map(|r| Circle::new((r.days_stuck as f64, r.cost.as_f64()), 4, style(r))))
+            .draw_series(refused.iter().map(|r| Circle::new((r.days_stuck as f64, r.cost.as_f64()), 4, marker(r))))
             .map_err(chart_err)?;
         if refused.is_empty() {
-            note(root, "no sell was refused")?;
+            note(root, style.t("no sell was refused"))?;
         }
         Ok(())
     })
@@ -448,6 +462,8 @@ pub fn refused_sell_scatter(refused: &[RefusedSell]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
+    use crate::style::Colors;
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2024, m, day).unwrap()
@@ -455,19 +471,23 @@ mod tests {
 
     #[test]
     fn charts_without_data_still_draw_axes_and_say_what_is_missing() {
-        let svgs = [
-            lines_chart("t", &[], &[Line::daily("run", &[], RUN_COLOR)], false, (600, 300)).unwrap(),
-            drawdown_chart(&[], &[]).unwrap(),
-            monthly_heatmap(&[], &[]).unwrap(),
-            excursion_scatter(&[]).unwrap(),
-            holding_histogram(&[]).unwrap(),
-            risk_events_chart(&[], &[]).unwrap(),
-            refused_sell_scatter(&[]).unwrap(),
-        ];
-        for svg in &svgs {
-            assert!(svg.starts_with("<svg") && svg.contains("<text"), "{svg}");
-            assert!(svg.contains("no "), "a note says what is missing: {svg}");
+        for (lang, no) in [(Lang::En, "no "), (Lang::Zh, "没有")] {
+            let s = &Style { lang, ..Style::default() };
+            let svgs = [
+                lines_chart("t", &[], &[Line::daily("run", &[], RUN_COLOR)], false, (600, 300), s).unwrap(),
+                drawdown_chart(&[], &[], s).unwrap(),
+                monthly_heatmap(&[], &[], s).unwrap(),
+                excursion_scatter(&[], s).unwrap(),
+                holding_histogram(&[], s).unwrap(),
+                risk_events_chart(&[], &[], s).unwrap(),
+                refused_sell_scatter(&[], s).unwrap(),
+            ];
+            for svg in &svgs {
+                assert!(svg.starts_with("<svg") && svg.contains("<text"), "{svg}");
+                assert!(svg.contains(no), "a note says what is missing: {svg}");
+            }
         }
+        assert!(crate::i18n::missing::take().is_empty());
     }
 
     #[test]
@@ -475,7 +495,7 @@ mod tests {
         let dates = [d(1, 30), d(1, 31), d(2, 1)];
         let m = monthly_returns(&dates, &[0.1, 0.1, -0.05]);
         assert!((m[&(2024, 1)] - 0.21).abs() < 1e-12 && (m[&(2024, 2)] + 0.05).abs() < 1e-12);
-        let svg = monthly_heatmap(&dates, &[0.1, 0.1, -0.05]).unwrap();
+        let svg = monthly_heatmap(&dates, &[0.1, 0.1, -0.05], &Style::default()).unwrap();
         assert!(svg.contains("\nDec\n") && svg.contains("\n2024\n") && svg.contains("+21.0%"), "{svg}");
         assert!(!svg.contains("2025"));
         assert_eq!(svg.matches("<rect").count(), 3, "the background and two month cells");
@@ -484,11 +504,27 @@ mod tests {
     #[test]
     fn the_same_data_draws_the_same_bytes() {
         let dates = [d(1, 2), d(1, 3), d(1, 4)];
+        let s = &Style::default();
         let a =
-            lines_chart("t", &dates, &[Line::daily("run", &[1.0, 1.1, 0.9], RUN_COLOR)], false, (600, 300)).unwrap();
+            lines_chart("t", &dates, &[Line::daily("run", &[1.0, 1.1, 0.9], RUN_COLOR)], false, (600, 300), s).unwrap();
         let b =
-            lines_chart("t", &dates, &[Line::daily("run", &[1.0, 1.1, 0.9], RUN_COLOR)], false, (600, 300)).unwrap();
+            lines_chart("t", &dates, &[Line::daily("run", &[1.0, 1.1, 0.9], RUN_COLOR)], false, (600, 300), s).unwrap();
         assert_eq!(a, b);
         assert!(a.contains("<polyline"));
+    }
+
+    #[test]
+    fn the_a_share_convention_draws_gains_red_and_losses_green() {
+        let dates = [d(1, 30), d(2, 1)];
+        let returns = [0.1, -0.05];
+        let green_up = monthly_heatmap(&dates, &returns, &Style::default()).unwrap();
+        let red_up = monthly_heatmap(&dates, &returns, &Style { colors: Colors::RedUp, ..Style::default() }).unwrap();
+        // January gained (full colour at the largest move), February lost.
+        let full = |c: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+        let (green, red) = (Colors::GreenUp.palette().up, Colors::GreenUp.palette().down);
+        assert!(green_up.contains(&full(green)) && !green_up.contains(&full(red)), "{green_up}");
+        assert!(red_up.contains(&full(red)) && !red_up.contains(&full(green)), "{red_up}");
+        let zh = monthly_heatmap(&dates, &returns, &Style { lang: Lang::Zh, ..Style::default() }).unwrap();
+        assert!(zh.contains("月度收益") && zh.contains("\n1月\n") && zh.contains("\n12月\n"), "{zh}");
     }
 }

@@ -2,6 +2,10 @@
 //! show where the money went. One file, no external resource, no network at view time, and the
 //! same run gives the same bytes.
 //!
+//! The page follows the analysis' [`Style`]: every text goes through its language ([`Lang::t`],
+//! [`Lang::fill`]), and gains and losses (the `up` and `down` classes, the charts) take its
+//! colour convention. Money shows with thousands separators and two decimals.
+//!
 //! A short inline script checks, once the page has loaded, that every chart drew content and
 //! writes the verdict into `#render-status` (and to the console as an error when a chart is
 //! empty), which the browser test reads.
@@ -9,6 +13,8 @@
 use crate::analytics::{gave_back, ExitKind, RefusedSell};
 use crate::charts::{self, Line};
 use crate::compare::headline;
+use crate::i18n::Lang;
+use crate::style::{money, parse_money, Style};
 use crate::trades::RoundTrip;
 use crate::{Analysis, ReportError};
 use chrono::NaiveDate;
@@ -37,6 +43,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The style sheet before and after the colours of gains and losses (`.up`, `.down`), which
+/// follow the colour convention.
 const STYLE: &str = "\
 body{font-family:-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;margin:0 auto;max-width:1160px;padding:16px 24px;color:#222;background:#fafafa}\
 h1{font-size:24px;margin:8px 0}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
@@ -50,8 +58,8 @@ table{border-collapse:collapse;background:#fff;font-size:13px;margin:8px 0}\
 th,td{border:1px solid #e3e3e3;padding:3px 8px;text-align:right;white-space:nowrap}\
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}\
 tr.group th{text-align:left;background:#e8eef5}\
-tbody tr:nth-child(even) td{background:#fbfbfb}\
-.up{color:#1a7f37}.down{color:#c62828}\
+tbody tr:nth-child(even) td{background:#fbfbfb}";
+const STYLE_TAIL: &str = "\
 .metrics-grid{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}\
 details summary{cursor:pointer;color:#1f5fa8;margin:8px 0}\
 #render-status{color:#888;font-size:12px}";
@@ -70,17 +78,29 @@ s.setAttribute('data-status',bad.length?'failed':'ok');\
 s.textContent=bad.length?'charts failed: '+bad.join(', '):'all '+figs.length+' charts drawn';\
 if(bad.length){console.error('janus report: '+s.textContent);}})();";
 
-/// A whole HTML page around `body`, with the style sheet and the chart checker expecting
-/// `charts` charts.
+/// A whole English page around `body`, in the default colours, with the style sheet and the
+/// chart checker expecting `charts` charts.
 pub fn page(title: &str, body: &str, charts: usize) -> String {
+    page_in(&Style::default(), title, body, charts, "")
+}
+
+/// A whole page around `body` in `style` (its language in `<html lang>`, its colours in the
+/// style sheet), with `extra_css` rules appended and the chart checker expecting `charts`
+/// charts.
+pub fn page_in(style: &Style, title: &str, body: &str, charts: usize, extra_css: &str) -> String {
     let script = CHECK_SCRIPT.replace("EXPECTED", &charts.to_string());
+    let p = style.palette();
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n\
+         <title>{}</title>\n<style>{STYLE}.up{{color:{}}}.down{{color:{}}}{STYLE_TAIL}{extra_css}</style>\n</head>\n\
+         <body>\n{body}\n\
          <p id=\"render-status\" data-status=\"pending\">checking charts</p>\n\
          <script>{script}</script>\n</body>\n</html>\n",
-        escape(title)
+        style.lang.html_lang(),
+        escape(title),
+        p.up_css(),
+        p.down_css(),
     )
 }
 
@@ -102,14 +122,19 @@ fn signed(x: f64) -> &'static str {
     }
 }
 
+/// An exact amount from the metrics, with thousands separators and two decimals.
+fn cny(text: &str) -> String {
+    parse_money(text).map_or_else(|| text.to_string(), money)
+}
+
 fn date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "—".to_string(), |d| d.to_string())
 }
 
-fn table(out: &mut String, header: &[&str], rows: impl IntoIterator<Item = String>) {
+fn table(out: &mut String, lang: Lang, header: &[&str], rows: impl IntoIterator<Item = String>) {
     out.push_str("<table><thead><tr>");
     for h in header {
-        let _ = write!(out, "<th>{h}</th>");
+        let _ = write!(out, "<th>{}</th>", lang.t(h));
     }
     out.push_str("</tr></thead><tbody>");
     for r in rows {
@@ -153,7 +178,7 @@ const TRIP_HEADER: [&str; 12] = [
     "kind",
 ];
 
-fn refused_row(r: &RefusedSell) -> String {
+fn refused_row(r: &RefusedSell, lang: Lang) -> String {
     format!(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td>\
          <td>{}</td><td{}>{}</td></tr>",
@@ -164,17 +189,17 @@ fn refused_row(r: &RefusedSell) -> String {
         r.wanted_date,
         r.wanted_price,
         r.shares,
-        r.filled_date.map_or_else(|| "still stuck".to_string(), |d| d.to_string()),
+        r.filled_date.map_or_else(|| lang.t("still stuck").to_string(), |d| d.to_string()),
         r.fill_price,
         r.days_stuck,
         // A positive cost is money lost by waiting.
         signed(-r.cost.as_f64()),
-        r.cost,
+        money(r.cost),
     )
 }
 
 /// Round trips grouped by exit reason: how each way out performed.
-fn exits_table(out: &mut String, trips: &[RoundTrip]) {
+fn exits_table(out: &mut String, lang: Lang, trips: &[RoundTrip]) {
     let mut groups: BTreeMap<(ExitKind, &str), Vec<&RoundTrip>> = BTreeMap::new();
     for t in trips {
         groups.entry((t.exit_kind, t.exit_reason.as_str())).or_default().push(t);
@@ -196,7 +221,7 @@ fn exits_table(out: &mut String, trips: &[RoundTrip]) {
             pct(avg(&|t| t.giveback)),
             avg(&|t| t.days_held as f64),
             signed(pnl.as_f64()),
-            pnl,
+            money(pnl),
         )
     });
     let header = [
@@ -210,13 +235,15 @@ fn exits_table(out: &mut String, trips: &[RoundTrip]) {
         "avg days",
         "total P&amp;L",
     ];
-    table(out, &header, rows);
+    table(out, lang, &header, rows);
 }
 
 /// Render the report of one run. `run_id` heads the page; the record and its analysis give
 /// everything else.
 pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<String, ReportError> {
     let m = &a.metrics;
+    let style = &a.style;
+    let lang = style.lang;
     let dates: Vec<NaiveDate> = record.account_snapshots.iter().map(|s| s.date).collect();
     let initial = a.initial_cash.as_f64();
     let growth: Vec<f64> = record
@@ -224,7 +251,15 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
         .iter()
         .map(|s| if initial > 0.0 { s.total_value.as_f64() / initial } else { 1.0 })
         .collect();
-    let mut lines = vec![Line::daily("run", &growth, charts::RUN_COLOR)];
+    let mut lines = vec![Line::daily(lang.t("run"), &growth, charts::RUN_COLOR)];
+    // The default benchmark's name is Janus's own words; a file's name is the file's.
+    let bench_name = |name: &str| {
+        if name == crate::benchmark::EQUAL_WEIGHT {
+            lang.t(name).to_string()
+        } else {
+            name.to_string()
+        }
+    };
     if let Some((name, returns)) = &a.benchmark {
         let mut value = 1.0;
         let bench: Vec<f64> = returns
@@ -234,19 +269,26 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
                 value
             })
             .collect();
-        lines.push(Line::daily(&format!("benchmark: {name}"), &bench, charts::OTHER_COLOR));
+        lines.push(Line::daily(&lang.fill("benchmark: {0}", &[&bench_name(name)]), &bench, charts::OTHER_COLOR));
     }
     let chart_list = [
         (
             "chart-equity",
-            charts::lines_chart("Equity against the benchmark (1 = initial cash)", &dates, &lines, false, (1100, 380))?,
+            charts::lines_chart(
+                lang.t("Equity against the benchmark (1 = initial cash)"),
+                &dates,
+                &lines,
+                false,
+                (1100, 380),
+                style,
+            )?,
         ),
-        ("chart-drawdown", charts::drawdown_chart(&dates, &a.drawdowns)?),
-        ("chart-monthly", charts::monthly_heatmap(&dates, &a.returns)?),
-        ("chart-excursions", charts::excursion_scatter(&a.trips)?),
-        ("chart-holding", charts::holding_histogram(&a.trips)?),
-        ("chart-risk-events", charts::risk_events_chart(&dates, &record.risk_events)?),
-        ("chart-stuck-sells", charts::refused_sell_scatter(&a.refused)?),
+        ("chart-drawdown", charts::drawdown_chart(&dates, &a.drawdowns, style)?),
+        ("chart-monthly", charts::monthly_heatmap(&dates, &a.returns, style)?),
+        ("chart-excursions", charts::excursion_scatter(&a.trips, style)?),
+        ("chart-holding", charts::holding_histogram(&a.trips, style)?),
+        ("chart-risk-events", charts::risk_events_chart(&dates, &record.risk_events, style)?),
+        ("chart-stuck-sells", charts::refused_sell_scatter(&a.refused, style)?),
     ];
     let figure = |id: &str| {
         let svg = chart_list.iter().find(|(i, _)| *i == id).map_or("", |(_, s)| s.as_str());
@@ -255,19 +297,32 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
 
     let mut body = String::new();
     let period = match (m.start_date, m.end_date) {
-        (Some(s), Some(e)) => format!("{s} to {e}, {} trading days", m.trading_days),
-        _ => "no trading day recorded".to_string(),
+        (Some(s), Some(e)) => lang.fill("{0} to {1}, {2} trading days", &[&s, &e, &m.trading_days]),
+        _ => lang.t("no trading day recorded").to_string(),
     };
-    let bench = a.benchmark.as_ref().map_or_else(|| "none".to_string(), |(n, _)| escape(n));
+    let bench = a.benchmark.as_ref().map_or_else(|| lang.t("none").to_string(), |(n, _)| escape(&bench_name(n)));
     let _ = write!(
         body,
-        "<header><h1>Janus run {}</h1><p>{period}. Initial cash {}, final value {}. Benchmark: {bench}.</p></header>",
-        escape(run_id),
-        m.initial_cash,
-        m.final_value
+        "<header><h1>{}</h1><p>{}</p></header>",
+        lang.fill("Janus run {0}", &[&escape(run_id)]),
+        lang.fill(
+            "{0}. Initial cash {1}, final value {2}. Benchmark: {3}.",
+            &[&period, &cny(&m.initial_cash), &cny(&m.final_value), &bench]
+        ),
     );
-    body.push_str("<nav><a href=\"#charts\">charts</a> · <a href=\"#metrics\">metrics</a> · <a href=\"#exits\">exits</a> · \
-                   <a href=\"#gave-back\">gave it back</a> · <a href=\"#refused-sells\">refused sells</a> · <a href=\"#trips\">round trips</a></nav>");
+    body.push_str("<nav>");
+    let sections = [
+        ("charts", "charts"),
+        ("metrics", "metrics"),
+        ("exits", "exits"),
+        ("gave-back", "gave it back"),
+        ("refused-sells", "refused sells"),
+        ("trips", "round trips"),
+    ];
+    for (i, (id, name)) in sections.iter().enumerate() {
+        let _ = write!(body, "{}<a href=\"#{id}\">{}</a>", if i > 0 { " · " } else { "" }, lang.t(name));
+    }
+    body.push_str("</nav>");
     body.push_str("<div class=\"cards\">");
     let rows = headline(m);
     for label in [
@@ -281,12 +336,12 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
         "Stuck sells",
     ] {
         if let Some(r) = rows.iter().find(|r| r.label == label) {
-            let _ = write!(body, "<div class=\"card\"><b>{}</b><span>{}</span></div>", r.format.show(r.value), r.label);
+            let _ = write!(body, "<div class=\"card\"><b>{}</b><span>{}</span></div>", r.show(lang), lang.t(r.label));
         }
     }
     body.push_str("</div>");
 
-    body.push_str("<section id=\"charts\"><h2>Charts</h2>");
+    let _ = write!(body, "<section id=\"charts\"><h2>{}</h2>", lang.t("Charts"));
     for id in [
         "chart-equity",
         "chart-drawdown",
@@ -300,7 +355,7 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
     }
     body.push_str("</section>");
 
-    body.push_str("<section id=\"metrics\"><h2>Metrics</h2><div class=\"metrics-grid\">");
+    let _ = write!(body, "<section id=\"metrics\"><h2>{}</h2><div class=\"metrics-grid\">", lang.t("Metrics"));
     let mut groups: Vec<(&str, Vec<&crate::compare::Row>)> = Vec::new();
     for r in &rows {
         match groups.last_mut() {
@@ -309,59 +364,80 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
         }
     }
     for (g, rs) in groups {
-        let _ = write!(body, "<table><thead><tr><th colspan=\"2\">{g}</th></tr></thead><tbody>");
+        let _ = write!(body, "<table><thead><tr><th colspan=\"2\">{}</th></tr></thead><tbody>", lang.t(g));
         for r in rs {
-            let _ = write!(body, "<tr><td>{}</td><td>{}</td></tr>", r.label, r.format.show(r.value));
+            let _ = write!(body, "<tr><td>{}</td><td>{}</td></tr>", lang.t(r.label), r.show(lang));
         }
         body.push_str("</tbody></table>");
     }
     body.push_str("</div>");
     if let (Some(s), Some(e)) = (m.max_drawdown_start, m.max_drawdown_end) {
+        let recovery = match (m.max_drawdown_recovery, m.max_drawdown_recovery_days) {
+            (Some(on), Some(days)) => lang.fill("recovered on {0}, {1} trading days after the trough", &[&on, &days]),
+            _ => match m.max_drawdown_days.saturating_sub(m.max_drawdown_peak_to_trough_days) {
+                0 => lang.t("not recovered: the trough is the last day").to_string(),
+                since => lang.fill("not recovered by the end, {0} trading days after the trough", &[&since]),
+            },
+        };
         let _ = write!(
             body,
-            "<p>Max drawdown from the peak of {s} to the trough of {e}; {}.</p>",
-            m.max_drawdown_recovery.map_or("not recovered by the end".to_string(), |r| format!("recovered on {r}"))
+            "<p>{}</p>",
+            lang.fill(
+                "Max drawdown from the peak of {0} to the trough of {1}, {2} trading days down; {3}.",
+                &[&s, &e, &m.max_drawdown_peak_to_trough_days, &recovery]
+            )
         );
     }
     body.push_str("</section>");
 
-    body.push_str(
-        "<section id=\"exits\"><h2>Exits</h2><p>Round trips by the reason of their last sell \
-                   (<i>end_of_run</i>: still held, marked at the last close). MFE is the best close while held, \
-                   giveback what the trip gave back from it.</p>",
+    let _ = write!(
+        body,
+        "<section id=\"exits\"><h2>{}</h2><p>{}</p>",
+        lang.t("Exits"),
+        lang.t(
+            "Round trips by the reason of their last sell (<i>end_of_run</i>: still held, marked at the last close). \
+             MFE is the best close while held, giveback what the trip gave back from it."
+        )
     );
-    exits_table(&mut body, &a.trips);
+    exits_table(&mut body, lang, &a.trips);
     body.push_str("</section>");
 
     let gb = gave_back(&a.trips, a.gave_back.up, a.gave_back.below);
     let _ = write!(
         body,
-        "<section id=\"gave-back\"><h2>Gave it back</h2><p>{} of {} round trips were up at least {} at a close \
-         and ended below {}.</p>",
-        gb.len(),
-        a.trips.len(),
-        pct(a.gave_back.up),
-        pct(a.gave_back.below)
+        "<section id=\"gave-back\"><h2>{}</h2><p>{}</p>",
+        lang.t("Gave it back"),
+        lang.fill(
+            "{0} of {1} round trips were up at least {2} at a close and ended below {3}.",
+            &[&gb.len(), &a.trips.len(), &pct(a.gave_back.up), &pct(a.gave_back.below)]
+        )
     );
-    table(&mut body, &TRIP_HEADER, gb.iter().map(|t| trip_row(t)));
+    table(&mut body, lang, &TRIP_HEADER, gb.iter().map(|t| trip_row(t)));
     body.push_str("</section>");
 
     let r = &m.refused_sells;
     let _ = write!(
         body,
-        "<section id=\"refused-sells\"><h2>Refused sells</h2><p>{} wanted sells were stuck ({} refusals: limit-down, \
-         suspension, volume cap, T+1): {} filled later after {} trading days on average, costing {} CNY against the \
-         close when the sell was wanted; {} still stuck at the end, marked at {} CNY. Positive cost = lost by waiting.</p>",
-        r.episodes,
-        r.refusals,
-        r.resolved,
-        r.avg_days_stuck.map_or_else(|| "n/a".to_string(), |d| format!("{d:.1}")),
-        r.cost_resolved,
-        r.still_stuck,
-        r.cost_still_stuck,
+        "<section id=\"refused-sells\"><h2>{}</h2><p>{}</p>",
+        lang.t("Refused sells"),
+        lang.fill(
+            "{0} wanted sells were stuck ({1} refusals: limit-down, suspension, volume cap, T+1): {2} filled later \
+             after {3} trading days on average, costing {4} CNY against the close when the sell was wanted; {5} \
+             still stuck at the end, marked at {6} CNY. Positive cost = lost by waiting.",
+            &[
+                &r.episodes,
+                &r.refusals,
+                &r.resolved,
+                &r.avg_days_stuck.map_or_else(|| lang.t("n/a").to_string(), |d| format!("{d:.1}")),
+                &cny(&r.cost_resolved),
+                &r.still_stuck,
+                &cny(&r.cost_still_stuck),
+            ]
+        )
     );
     table(
         &mut body,
+        lang,
         &["first refusal", "episodes"],
         r.by_reason.iter().map(|(k, v)| format!("<tr><td>{k}</td><td>{v}</td></tr>")),
     );
@@ -378,47 +454,28 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
         "days stuck",
         "cost",
     ];
-    table(&mut body, &header, a.refused.iter().take(MAX_REFUSED_ROWS).map(refused_row));
+    table(&mut body, lang, &header, a.refused.iter().take(MAX_REFUSED_ROWS).map(|r| refused_row(r, lang)));
     if a.refused.len() > MAX_REFUSED_ROWS {
-        let _ = write!(body, "<p>{} more in refused_sells.csv.</p>", a.refused.len() - MAX_REFUSED_ROWS);
+        let more = a.refused.len() - MAX_REFUSED_ROWS;
+        let _ = write!(body, "<p>{}</p>", lang.fill("{0} more in refused_sells.csv.", &[&more]));
     }
     body.push_str("</section>");
 
     let _ = write!(
         body,
-        "<section id=\"trips\"><h2>Round trips</h2><details><summary>All {} round trips</summary>",
-        a.trips.len()
+        "<section id=\"trips\"><h2>{}</h2><details><summary>{}</summary>",
+        lang.t("Round trips"),
+        lang.fill("All {0} round trips", &[&a.trips.len()])
     );
-    table(&mut body, &TRIP_HEADER, a.trips.iter().take(MAX_TRIP_ROWS).map(trip_row));
+    table(&mut body, lang, &TRIP_HEADER, a.trips.iter().take(MAX_TRIP_ROWS).map(trip_row));
     if a.trips.len() > MAX_TRIP_ROWS {
-        let _ = write!(body, "<p>{} more in trades.csv.</p>", a.trips.len() - MAX_TRIP_ROWS);
+        let more = a.trips.len() - MAX_TRIP_ROWS;
+        let _ = write!(body, "<p>{}</p>", lang.fill("{0} more in trades.csv.", &[&more]));
     }
     body.push_str("</details></section>");
-    Ok(page(&format!("Janus report: {run_id}"), &body, chart_list.len()))
+    let title = lang.fill("Janus report: {0}", &[&run_id]);
+    Ok(page_in(style, &title, &body, chart_list.len(), ""))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::GaveBack;
-    use janus_core::Money;
-
-    #[test]
-    fn text_from_the_run_is_escaped() {
-        assert_eq!(escape("<b>\"x\" & 'y'</b>"), "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
-        let a = Analysis::new(&RunRecord::default(), Money(1_000_000_000), None, GaveBack::default());
-        let html = report_html("<script>", &RunRecord::default(), &a).unwrap();
-        assert!(html.contains("Janus run &lt;script&gt;") && !html.contains("<script>alert"));
-    }
-
-    #[test]
-    fn an_empty_run_still_renders_a_complete_page_with_every_chart() {
-        let a = Analysis::new(&RunRecord::default(), Money(1_000_000_000), None, GaveBack::default());
-        let html = report_html("empty", &RunRecord::default(), &a).unwrap();
-        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
-        assert_eq!(html.matches("<figure class=\"chart\"").count(), 7);
-        assert!(html.contains("figs.length!==7"), "the checker expects every chart");
-        assert!(html.contains("no trading day recorded") && html.contains("Benchmark: none"));
-        assert!(!html.contains("NaN"));
-    }
-}
+mod tests;

@@ -8,12 +8,16 @@
 //! T+1 delayed and what waiting cost; [`compute_metrics`] condenses the equity curve, the trips
 //! and the refusals into one [`Metrics`] value, with empyrical's return statistics ([`stats`])
 //! and, given a [`Benchmark`], excess return, alpha and beta; [`write_run_folder`] writes the
-//! run folder (metrics JSON and CSV files) byte for byte deterministically and
-//! [`read_run_folder`] reads it back; [`html::report_html`] renders the self-contained HTML
-//! report with its SVG [`charts`], and [`compare`] sets two runs side by side;
-//! [`summary_text`] renders the one-screen terminal summary. Money stays exact (decimal strings
-//! from [`janus_core::Money`]); ratios are `f64`, and anything undefined (an empty run, no
-//! losing trade) is `None`, never NaN.
+//! run folder's data files (metrics JSON and CSV files) byte for byte deterministically,
+//! [`write_run`] writes a whole run folder safely (no stale files, the user's files kept, its
+//! config and data source recorded: [`folder`]) and [`read_run_folder`] reads it back;
+//! [`html::report_html`] renders the self-contained HTML report with its SVG [`charts`], and
+//! [`compare`] sets two runs side by side, judging each difference better or worse;
+//! [`summary_text`] renders the one-screen terminal summary. Pages come in English or Chinese
+//! ([`i18n`], one translation table) and in either colour convention ([`style`]). Money stays
+//! exact (decimal strings from [`janus_core::Money`]) and is shown with thousands separators;
+//! ratios are `f64`, and anything undefined (an empty run, no losing trade) is `None`, never
+//! NaN.
 //!
 //! [`RunRecord`]: janus_core::RunRecord
 #![forbid(unsafe_code)]
@@ -22,20 +26,27 @@ pub mod analytics;
 pub mod benchmark;
 pub mod charts;
 pub mod compare;
+pub mod drawdown;
+pub mod folder;
 pub mod friction;
 pub mod html;
+pub mod i18n;
 pub mod metrics;
 pub mod output;
 pub mod read;
 pub mod stats;
+pub mod style;
 pub mod summary;
 pub mod trades;
 
 pub use analytics::{gave_back, refused_sells, ExitKind, RefusedSell, RefusedSellTotals};
 pub use benchmark::Benchmark;
+pub use folder::{write_report_file, write_run, RunInfo, RunOrigin};
+pub use i18n::Lang;
 pub use metrics::{compute_metrics, daily_returns, drawdowns, BenchmarkMetrics, Metrics, TRADING_DAYS_PER_YEAR};
 pub use output::{write_report_files, write_run_folder};
 pub use read::{read_run_folder, RunFolder};
+pub use style::{Colors, Style};
 pub use summary::summary_text;
 pub use trades::{round_trips, RoundTrip};
 
@@ -69,6 +80,8 @@ pub struct Analysis {
     pub benchmark: Option<(String, Vec<f64>)>,
     pub gave_back: GaveBack,
     pub metrics: Metrics,
+    /// Language and colour convention of the pages drawn from this analysis.
+    pub style: Style,
 }
 
 impl Analysis {
@@ -93,7 +106,14 @@ impl Analysis {
             gave_back,
             trips,
             metrics,
+            style: Style::default(),
         }
+    }
+
+    /// The same analysis, shown in `style`.
+    pub fn with_style(mut self, style: Style) -> Analysis {
+        self.style = style;
+        self
     }
 }
 

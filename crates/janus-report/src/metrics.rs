@@ -9,6 +9,8 @@ use crate::analytics::{
     gave_back, refused_sell_totals, refused_sells, RefusedSellTotals, GAVE_BACK_BELOW, GAVE_BACK_UP,
 };
 use crate::benchmark::Benchmark;
+pub use crate::drawdown::drawdowns;
+use crate::drawdown::max_drawdown;
 use crate::stats;
 use crate::trades::RoundTrip;
 use chrono::NaiveDate;
@@ -61,6 +63,15 @@ pub struct Metrics {
     /// it never recovered); a peak at the initial cash counts as the day before the first.
     #[serde(default)]
     pub max_drawdown_days: u32,
+    /// Trading days from the peak before the largest fall to its trough (counted like
+    /// `max_drawdown_days`); 0 without a drawdown.
+    #[serde(default)]
+    pub max_drawdown_peak_to_trough_days: u32,
+    /// Trading days from the trough of the largest fall to the first day back at the peak;
+    /// `None` when it never recovered (or there was no drawdown). When recovered,
+    /// `peak_to_trough + trough_to_recovery = max_drawdown_days`.
+    #[serde(default)]
+    pub max_drawdown_recovery_days: Option<u32>,
     /// Closed round trips.
     pub round_trips: u64,
     /// Round trips still open at the end.
@@ -173,66 +184,6 @@ pub fn daily_returns(record: &RunRecord, initial_cash: Money) -> Vec<f64> {
         .collect()
 }
 
-/// Drawdown of each snapshot's total value from the highest value so far, the initial cash
-/// included, as a positive fraction.
-pub fn drawdowns(record: &RunRecord, initial_cash: Money) -> Vec<f64> {
-    let mut peak = initial_cash;
-    record
-        .account_snapshots
-        .iter()
-        .map(|s| {
-            peak = peak.max(s.total_value);
-            if peak.0 > 0 {
-                1.0 - s.total_value.as_f64() / peak.as_f64()
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
-
-struct Drawdown {
-    max: f64,
-    start: Option<NaiveDate>,
-    end: Option<NaiveDate>,
-    recovery: Option<NaiveDate>,
-    days: u32,
-}
-
-fn max_drawdown(record: &RunRecord, initial_cash: Money) -> Drawdown {
-    let snaps = &record.account_snapshots;
-    let mut best = Drawdown { max: 0.0, start: None, end: None, recovery: None, days: 0 };
-    let mut peak = initial_cash;
-    // Index of the peak plus one; 0 while the peak is the initial cash, before any trading day.
-    let mut peak_at = 0usize;
-    let mut best_peak = (0usize, initial_cash);
-    for (i, s) in snaps.iter().enumerate() {
-        if s.total_value >= peak {
-            peak = s.total_value;
-            peak_at = i + 1;
-            continue;
-        }
-        if peak.0 <= 0 {
-            continue;
-        }
-        let dd = 1.0 - s.total_value.as_f64() / peak.as_f64();
-        if dd > best.max {
-            let start = snaps[peak_at.saturating_sub(1)].date;
-            best = Drawdown { max: dd, start: Some(start), end: Some(s.date), recovery: None, days: 0 };
-            best_peak = (peak_at, peak);
-        }
-    }
-    if best.end.is_some() {
-        let (at, level) = best_peak;
-        let recovered = snaps.iter().enumerate().skip(at).find(|(_, s)| s.total_value >= level);
-        best.recovery = recovered.map(|(_, s)| s.date);
-        // Days are counted on the index shifted by one, the initial cash being day 0.
-        let until = recovered.map_or(snaps.len(), |(i, _)| i + 1);
-        best.days = (until - at) as u32;
-    }
-    best
-}
-
 /// Condense a run into its metrics. `trips` should come from [`crate::round_trips`] on the
 /// same record.
 pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTrip]) -> Metrics {
@@ -302,6 +253,8 @@ pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTr
         max_drawdown_end: dd.end,
         max_drawdown_recovery: dd.recovery,
         max_drawdown_days: dd.days,
+        max_drawdown_peak_to_trough_days: dd.peak_to_trough,
+        max_drawdown_recovery_days: dd.recovery_days,
         round_trips: closed.len() as u64,
         open_positions_at_end: (trips.len() - closed.len()) as u64,
         win_rate,
@@ -411,18 +364,6 @@ mod tests {
     }
 
     #[test]
-    fn a_first_day_loss_counts_as_drawdown_from_the_initial_cash() {
-        let record = RunRecord {
-            account_snapshots: vec![snap(4, Money(900_000_000)), snap(5, Money(950_000_000))],
-            ..RunRecord::default()
-        };
-        let m = compute_metrics(&record, Money(1_000_000_000), &[]);
-        assert!(close(m.max_drawdown, 0.1));
-        assert_eq!((m.max_drawdown_start, m.max_drawdown_end), (Some(d(4)), Some(d(4))));
-        assert_eq!(drawdowns(&record, Money(1_000_000_000)), vec![0.09999999999999998, 0.050000000000000044]);
-    }
-
-    #[test]
     fn win_rate_and_profit_loss_ratio_use_closed_trips_only() {
         let trips = [trip(300, true), trip(100, true), trip(-50, true), trip(-150, true), trip(-1000, false)];
         let m = compute_metrics(&hand_series(), Money(1_000_000_000), &trips);
@@ -456,6 +397,7 @@ mod tests {
         assert_eq!(m.max_drawdown, 0.0);
         assert_eq!(m.max_drawdown_start, None);
         assert_eq!((m.max_drawdown_days, m.max_drawdown_recovery), (0, None));
+        assert_eq!((m.max_drawdown_peak_to_trough_days, m.max_drawdown_recovery_days), (0, None));
     }
 
     #[test]
@@ -467,26 +409,7 @@ mod tests {
         assert!(close(m.calmar.unwrap(), m.annualized_return.unwrap() / 0.1));
         // Peak on the 6th, trough on the 7th, the last day: one day and not recovered.
         assert_eq!((m.max_drawdown_days, m.max_drawdown_recovery), (1, None));
-    }
-
-    #[test]
-    fn drawdown_duration_runs_from_the_peak_to_the_first_day_back_at_it() {
-        let values = [110_000, 88_000, 100_000, 112_000, 105_000];
-        let record = RunRecord {
-            account_snapshots: values.iter().zip(4..).map(|(v, day)| snap(day, Money(v * 10_000))).collect(),
-            ..RunRecord::default()
-        };
-        let m = compute_metrics(&record, Money(1_000_000_000), &[]);
-        assert!(close(m.max_drawdown, 0.2));
-        assert_eq!((m.max_drawdown_start, m.max_drawdown_end), (Some(d(4)), Some(d(5))));
-        assert_eq!((m.max_drawdown_recovery, m.max_drawdown_days), (Some(d(7)), 3));
-        // A first-day loss recovered on day two: the peak is the initial cash, the day before.
-        let record = RunRecord {
-            account_snapshots: vec![snap(4, Money(900_000_000)), snap(5, Money(1_000_000_000))],
-            ..RunRecord::default()
-        };
-        let m = compute_metrics(&record, Money(1_000_000_000), &[]);
-        assert_eq!((m.max_drawdown_recovery, m.max_drawdown_days), (Some(d(5)), 2));
+        assert_eq!((m.max_drawdown_peak_to_trough_days, m.max_drawdown_recovery_days), (1, None));
     }
 
     #[test]
@@ -566,6 +489,7 @@ mod tests {
         assert!(v["total_return"].is_null());
         assert!(v["start_date"].is_null());
         assert_eq!(v["max_drawdown"], 0.0);
+        assert!(v["max_drawdown_recovery_days"].is_null() && v["max_drawdown_peak_to_trough_days"] == 0);
     }
 
     #[test]

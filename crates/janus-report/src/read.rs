@@ -4,9 +4,11 @@
 //!
 //! Columns are found by header name, so a folder written by a later version with extra columns
 //! still reads. What the files do not keep is rebuilt: each order's filled notional from its
-//! fills, each account snapshot's peak from the initial cash.
+//! fills, each account snapshot's peak from the initial cash. The run's config and data source
+//! come from `config.toml` and `run.json` when the folder has them (older folders do not).
 
 use crate::benchmark::{parse_money, Benchmark};
+use crate::folder::{RunInfo, CONFIG_TOML};
 use crate::ReportError;
 use chrono::NaiveDate;
 use janus_core::{
@@ -21,8 +23,11 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct RunFolder {
     pub dir: PathBuf,
-    /// The run id from `metrics.json`; config and data source are not kept in the folder.
+    /// The run id from `metrics.json`; the config text, data source and status from
+    /// `config.toml` and `run.json` (empty, and `finished`, in a folder without them).
     pub meta: RunMeta,
+    /// `run.json`, when the folder has one.
+    pub info: Option<RunInfo>,
     pub initial_cash: Money,
     pub record: RunRecord,
     /// `benchmark.csv`, when the folder has one, named as `metrics.json` names it.
@@ -219,10 +224,25 @@ pub fn read_run_folder(dir: &Path) -> Result<RunFolder, ReportError> {
         None
     };
 
+    let info = RunInfo::read(dir)?;
+    let mut meta = RunMeta { run_id, config: String::new(), data_source: String::new(), status: RunStatus::Finished };
+    if let Some(info) = &info {
+        let path = dir.join(crate::folder::RUN_JSON);
+        meta.status = RunStatus::parse(&info.status).ok_or_else(|| ReportError::Parse {
+            path: path.clone(),
+            line: 1,
+            message: format!("status {:?} is not running, finished or failed", info.status),
+        })?;
+        meta.data_source = info.data_source.clone();
+        let config = dir.join(CONFIG_TOML);
+        meta.config = fs::read_to_string(&config).map_err(|source| ReportError::Io { path: config, source })?;
+    }
+
     let last_day_index = account_snapshots.len().checked_sub(1).map(|i| i as u32);
     Ok(RunFolder {
         dir: dir.to_path_buf(),
-        meta: RunMeta { run_id, config: String::new(), data_source: String::new(), status: RunStatus::Finished },
+        meta,
+        info,
         initial_cash,
         record: RunRecord { account_snapshots, position_snapshots, orders, risk_events, executions, last_day_index },
         benchmark,

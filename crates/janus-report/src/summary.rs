@@ -1,6 +1,7 @@
 //! The one-screen terminal summary of a run.
 
 use crate::metrics::Metrics;
+use crate::style::{money, parse_money, yuan};
 use janus_core::RunMeta;
 use std::fmt::Write;
 
@@ -19,6 +20,23 @@ fn num(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}"))
 }
 
+/// An exact amount from the metrics, with thousands separators and two decimals.
+fn cny(text: &str) -> String {
+    parse_money(text).map_or_else(|| text.to_string(), money)
+}
+
+/// How long the largest fall took, and its recovery (or that there was none).
+fn drawdown_days(m: &Metrics) -> String {
+    if m.max_drawdown_end.is_none() {
+        return String::new();
+    }
+    let down = m.max_drawdown_peak_to_trough_days;
+    match (m.max_drawdown_recovery_days, m.max_drawdown_recovery) {
+        (Some(up), Some(on)) => format!(", {down} days down, recovered in {up} ({on})"),
+        _ => format!(", {down} days down, not recovered ({} days to the end)", m.max_drawdown_days),
+    }
+}
+
 /// An aligned summary of at most 25 lines: performance, trades, costs, refusals and stuck
 /// sells.
 pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
@@ -31,7 +49,7 @@ pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
         _ => "no trading day recorded".to_string(),
     };
     line("Period", period);
-    line("Final value", format!("{} (initial {})", m.final_value, m.initial_cash));
+    line("Final value", format!("{} (initial {})", cny(&m.final_value), cny(&m.initial_cash)));
     line("Total return", format!("{}  annualized {}", signed_pct(m.total_return), signed_pct(m.annualized_return)));
     line("Volatility", format!("{} annualized", pct(m.annualized_volatility)));
     line("Sharpe", format!("{}  Sortino {}  Calmar {}", num(m.sharpe), num(m.sortino), num(m.calmar)));
@@ -39,14 +57,14 @@ pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
         (Some(s), Some(e)) => format!(" ({s} .. {e})"),
         _ => String::new(),
     };
-    let dd_days = if m.max_drawdown_days > 0 { format!(", {} days", m.max_drawdown_days) } else { String::new() };
-    line("Max drawdown", format!("{}{dd_dates}{dd_days}", pct(Some(m.max_drawdown))));
+    line("Max drawdown", format!("{}{dd_dates}{}", pct(Some(m.max_drawdown)), drawdown_days(m)));
     if let Some(b) = &m.benchmark {
         line("Benchmark", format!("{} {}  excess {}", b.name, signed_pct(b.total_return), signed_pct(b.excess_return)));
     }
     line("Round trips", format!("{} closed, {} open at the end", m.round_trips, m.open_positions_at_end));
     line("Win rate", pct(m.win_rate));
-    line("P/L ratio", format!("{}  expectancy {} CNY per trip", num(m.profit_loss_ratio), num(m.expectancy)));
+    let expectancy = m.expectancy.and_then(yuan).unwrap_or_else(|| "n/a".to_string());
+    line("P/L ratio", format!("{}  expectancy {expectancy} CNY per trip", num(m.profit_loss_ratio)));
     line(
         "Gave it back",
         format!(
@@ -57,7 +75,10 @@ pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
         ),
     );
     line("Turnover", m.turnover.map_or_else(|| "n/a".to_string(), |t| format!("{t:.2}x per year")));
-    line("Fees", format!("{} (commission {}, taxes {})", m.total_fees, m.total_commission, m.total_taxes));
+    line(
+        "Fees",
+        format!("{} (commission {}, taxes {})", cny(&m.total_fees), cny(&m.total_commission), cny(&m.total_taxes)),
+    );
     line("Orders / fills", format!("{} / {}", m.n_orders, m.n_fills));
     line("Rejections", format!("{} pre-trade, {} market refusals", m.pre_trade_rejections, m.market_refusals));
     let r = &m.refused_sells;
@@ -68,8 +89,8 @@ pub fn summary_text(meta: &RunMeta, m: &Metrics) -> String {
             r.episodes,
             r.still_stuck,
             num(r.avg_days_stuck),
-            r.cost_resolved,
-            r.cost_still_stuck
+            cny(&r.cost_resolved),
+            cny(&r.cost_still_stuck)
         ),
     );
 

@@ -6,7 +6,8 @@ use janus_core::{
     RiskReason, RunMeta, RunRecord, RunStatus, Side,
 };
 use janus_report::{
-    compute_metrics, read_run_folder, round_trips, summary_text, write_run_folder, Metrics, ReportError, RoundTrip,
+    compute_metrics, read_run_folder, round_trips, summary_text, write_run, write_run_folder, Analysis, GaveBack,
+    Metrics, ReportError, RoundTrip, RunInfo, RunOrigin,
 };
 use std::fs;
 use std::path::Path;
@@ -294,7 +295,8 @@ fn the_summary_of_a_run_shows_its_headline_numbers() {
     let text = summary_text(&meta(), &metrics);
     assert!(text.lines().count() <= 25);
     assert!(text.contains("2024-03-04 .. 2024-03-06 (3 trading days)"), "{text}");
-    assert!(text.contains("100484.5400"), "{text}");
+    assert!(text.contains("Final value     100,484.54 (initial 100,000.00)"), "money is grouped: {text}");
+    assert!(text.contains("Fees            15.46 (commission 10.00, taxes 5.46)"), "{text}");
     assert!(text.contains("+0.48%"), "{text}");
     assert!(text.contains("MARKET_LIMIT_UP"), "{text}");
 }
@@ -350,4 +352,78 @@ fn reading_something_that_is_not_a_run_folder_says_what_to_pass() {
     fs::write(tmp.path().join("fills.csv"), "date,order_id,symbol,side,price,quantity,commission,taxes,reference_price,slippage\n2024-03-05,1,X,HOLD,1,1,0,0,1,0\n").unwrap();
     let err = read_run_folder(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("fills.csv") && err.contains("line 2") && err.contains("HOLD"), "{err}");
+}
+
+fn analysis(rec: &RunRecord) -> Analysis {
+    Analysis::new(rec, INITIAL, None, GaveBack::default())
+}
+
+#[test]
+fn a_whole_run_folder_records_its_config_and_origin_and_reads_them_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("runs").join("run-42");
+    let rec = record();
+    let origin = RunOrigin { config_dir: Some(tmp.path().to_path_buf()), data_file: Some(tmp.path().join("bars.csv")) };
+    write_run(&dir, &meta(), &origin, &rec, &analysis(&rec)).unwrap();
+    assert_eq!(read(&dir, "config.toml"), "[strategy]\n", "the exact config text");
+    let info = RunInfo::read(&dir).unwrap().unwrap();
+    assert_eq!((info.run_id.as_str(), info.status.as_str()), ("run-42", "finished"));
+    assert_eq!(info.data_source, "synthetic:seed=7");
+    assert_eq!(info.origin, origin);
+    assert!(info.files.iter().any(|f| f == "report.html") && info.files.iter().any(|f| f == "run.json"));
+    let folder = read_run_folder(&dir).unwrap();
+    assert_eq!(folder.meta, meta(), "config, data source and status come back from the folder");
+
+    // The data files are the same bytes write_run_folder writes alone.
+    let alone = tmp.path().join("alone");
+    write(&alone, &rec);
+    for name in ["equity.csv", "fills.csv", "metrics.json", "orders.csv", "positions.csv", "trades.csv"] {
+        assert_eq!(read(&dir, name), read(&alone, name), "{name}");
+    }
+}
+
+#[test]
+fn writing_a_run_folder_again_leaves_no_stale_file_and_keeps_the_users_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run-42");
+    let rec = record();
+    let bench = janus_report::Benchmark {
+        name: "index.csv".into(),
+        dates: rec.account_snapshots.iter().map(|s| s.date).collect(),
+        returns: vec![0.0, 0.01, 0.01],
+    };
+    let with_bench = Analysis::new(&rec, INITIAL, Some(&bench), GaveBack::default());
+    write_run(&dir, &meta(), &RunOrigin::default(), &rec, &with_bench).unwrap();
+    assert!(dir.join("benchmark.csv").is_file());
+    fs::write(dir.join("training_sell.parquet"), "from the earlier run").unwrap();
+    fs::write(dir.join("my notes.md"), "keep me").unwrap();
+
+    // The same id again, now without a benchmark and with fewer days.
+    let mut shorter = rec.clone();
+    shorter.account_snapshots.truncate(2);
+    write_run(&dir, &meta(), &RunOrigin::default(), &shorter, &analysis(&shorter)).unwrap();
+    let mut names: Vec<String> =
+        fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "config.toml",
+            "equity.csv",
+            "fills.csv",
+            "metrics.json",
+            "my notes.md",
+            "orders.csv",
+            "positions.csv",
+            "refused_sells.csv",
+            "report.html",
+            "risk_events.csv",
+            "run.json",
+            "trades.csv"
+        ],
+        "the old benchmark and training data are gone, the user's notes stay, no staging folder is left"
+    );
+    assert_eq!(read(&dir, "my notes.md"), "keep me");
+    assert_eq!(read(&dir, "equity.csv").lines().count(), 3, "the new equity curve");
+    assert!(read_run_folder(&dir).unwrap().benchmark.is_none());
 }
