@@ -99,6 +99,8 @@ struct Loaded {
     config: Option<FileConfig>,
     /// The folder it came from, if any.
     dir: Option<PathBuf>,
+    /// The friction attribution `janus backtest` recorded in the folder's metrics.json.
+    friction: Option<janus_report::friction::FrictionAttribution>,
 }
 
 fn read_benchmark(path: &Path) -> Result<Benchmark> {
@@ -120,6 +122,7 @@ fn load_folder(dir: &Path) -> Result<Loaded> {
         benchmark: f.benchmark,
         config,
         dir: Some(dir.to_path_buf()),
+        friction: f.friction,
     })
 }
 
@@ -165,6 +168,7 @@ fn load_stored(url: &str, run_id: &str) -> Result<Loaded> {
         benchmark,
         config: Some(cfg),
         dir: None,
+        friction: None,
     })
 }
 
@@ -265,7 +269,9 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     }
     let gave_back = GaveBack { up: args.gave_back_up, below: args.gave_back_below };
     let style = args.style.over(run.config.as_ref());
-    let analysis = Analysis::new(&run.record, run.initial_cash, run.benchmark.as_ref(), gave_back).with_style(style);
+    let mut analysis =
+        Analysis::new(&run.record, run.initial_cash, run.benchmark.as_ref(), gave_back).with_style(style);
+    analysis.metrics.friction = run.friction.clone();
     let html = janus_report::html::report_html(&run.run_id, &run.record, &analysis)?;
     let out = match (&args.out, &run.dir) {
         (Some(out), _) => out.clone(),

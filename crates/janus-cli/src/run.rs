@@ -167,7 +167,6 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
 
     let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
     let mut engine = Backtest::new(&panel, cfg.engine())?;
-    let range_for_twins = range.clone();
     let mut progress = LazyProgress::new(range.len() as u64, "backtest", !args.quiet);
     let resume = session.resume.clone();
     let outcome =
@@ -176,7 +175,6 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
         });
     progress.finish();
     let outcome = session.finish(&run_id, outcome)?;
-    let twins = frictionless_twins(&session.loaded, &panel, range_for_twins, args.quiet)?;
     let store = &session.store;
     let cfg = &session.loaded.config;
 
@@ -184,14 +182,10 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
     let meta = store.list_runs()?.into_iter().find(|m| m.run_id == run_id).unwrap_or(meta);
     let initial = janus_core::Money::from_yuan(cfg.initial_cash);
     let base = &session.loaded.base;
-    let analysis =
+    let mut analysis =
         crate::report_cmd::backtest_analysis(&record, initial, &panel, args.benchmark.as_deref(), cfg, base)?;
-    let friction = janus_report::friction::FrictionAttribution::new(
-        initial,
-        outcome.final_value,
-        &twins,
-        &janus_report::friction::paid_in_real_run(&record, &analysis.refused),
-    );
+    let friction = friction_attribution(cfg, base, &panel, &record, &analysis.refused, args.quiet)?;
+    analysis.metrics.friction = Some(friction.clone());
     let metrics = &analysis.metrics;
     let out_root = args.out.clone().unwrap_or_else(|| cfg.output.dir.clone());
     let dir = out_root.join(&run_id);
@@ -207,26 +201,30 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
     Ok(())
 }
 
-/// Replay the run with its frictions removed one by one (costs, price limits, suspensions,
-/// T+1, volume cap): the twins that attribute the gap between the real and the ideal run.
-fn frictionless_twins(
-    loaded: &crate::config::Loaded,
+/// The friction attribution of a finished run: its twins replayed with the frictions removed
+/// one by one (costs, price limits, suspensions, T+1, volume cap) over the config's range,
+/// against the run's recorded final value and its direct bills. The engine is deterministic,
+/// so recomputing it for a stored run gives the same figures.
+pub fn friction_attribution(
+    cfg: &FileConfig,
+    base: &Path,
     panel: &Panel,
-    range: std::ops::Range<usize>,
+    record: &janus_core::RunRecord,
+    refused: &[janus_report::RefusedSell],
     quiet: bool,
-) -> Result<Vec<janus_report::friction::TwinFigures>> {
-    let cfg = &loaded.config;
+) -> Result<janus_report::friction::FrictionAttribution> {
+    let range = day_range(panel, cfg.backtest.start, cfg.backtest.end)?;
     let steps = janus_engine::friction::LADDER.len();
     let mut progress = LazyProgress::new(steps as u64, "frictionless twins", !quiet);
     let mut built = 0;
     let twins = janus_engine::friction::run_twins(panel, &cfg.engine(), range, || -> Result<_> {
         progress.set(built);
         built += 1;
-        Ok(janus_models::build_strategy(&cfg.strategy, panel, &loaded.base)?)
+        Ok(janus_models::build_strategy(&cfg.strategy, panel, base)?)
     })
     .context("running the frictionless twins of the run")?;
     progress.finish();
-    Ok(twins
+    let figures: Vec<janus_report::friction::TwinFigures> = twins
         .into_iter()
         .map(|t| janus_report::friction::TwinFigures {
             key: t.key.to_string(),
@@ -234,7 +232,11 @@ fn frictionless_twins(
             fills: t.fills,
             refusals: t.refusals,
         })
-        .collect())
+        .collect();
+    let initial = janus_core::Money::from_yuan(cfg.initial_cash);
+    let real_final = record.account_snapshots.last().map_or(initial, |s| s.total_value);
+    let paid = janus_report::friction::paid_in_real_run(record, refused);
+    Ok(janus_report::friction::FrictionAttribution::new(initial, real_final, &figures, &paid))
 }
 
 pub fn gen_data(out: &Path, seed: u64, symbols: usize, days: usize, start: NaiveDate) -> Result<()> {

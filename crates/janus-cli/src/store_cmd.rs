@@ -372,7 +372,18 @@ fn show(url: &str, run_id: &str, out: Option<&Path>) -> Result<()> {
         let data = meta.data_source.strip_prefix("csv:").map(Path::new);
         let (panel, _) = load_data(&cfg, Path::new("."), data)
             .with_context(|| format!("loading the data of run {run_id} again ({})", meta.data_source))?;
-        let analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, None, &cfg, Path::new("."))?;
+        let mut analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, None, &cfg, Path::new("."))?;
+        // A finished run's folder carries its friction attribution, recomputed here exactly.
+        if meta.status == janus_core::RunStatus::Finished {
+            analysis.metrics.friction = Some(crate::run::friction_attribution(
+                &cfg,
+                Path::new("."),
+                &panel,
+                &record,
+                &analysis.refused,
+                false,
+            )?);
+        }
         let dir = root.join(run_id);
         let origin = crate::report_cmd::run_origin(&cfg, Path::new("."), data);
         crate::report_cmd::write_run(&dir, &meta, &origin, &record, &analysis)?;

@@ -132,6 +132,7 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
     assert_eq!(
         ids,
         [
+            "chart-friction",
             "chart-equity",
             "chart-drawdown",
             "chart-monthly",
@@ -152,6 +153,7 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
             "chart-monthly" => rects >= 12,    // a year of month cells
             "chart-excursions" | "chart-stuck-sells" => circles >= 5,
             "chart-holding" | "chart-risk-events" => rects >= 4,
+            "chart-friction" => rects >= 8, // the background and seven bars, real to frictionless
             _ => false,
         };
         assert!(
@@ -172,7 +174,7 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
     std::fs::write(tmp.path().join("b.toml"), format!("{cfg}[backtest]\nend = \"2021-10-29\"\n")).unwrap();
     janus(&["backtest", "-q", "--config", "b.toml", "--out", "runs", "--run-id", "shorter"]);
     janus(&["compare", "runs/browser", "runs/shorter", "--out", "cmp.html"]);
-    for (page, charts, shot) in [("zh.html", 7, "report-zh-screenshot.png"), ("cmp.html", 2, "compare-screenshot.png")]
+    for (page, charts, shot) in [("zh.html", 8, "report-zh-screenshot.png"), ("cmp.html", 2, "compare-screenshot.png")]
     {
         let url = format!("file://{}", tmp.path().join(page).canonicalize().unwrap().display());
         let dump = chromium(&browser, tmp.path(), &format!("{page}-dom"), &["--dump-dom".to_string()], &url);

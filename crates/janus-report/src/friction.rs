@@ -7,6 +7,8 @@
 //! before it), drawn as a waterfall from the real run to the frictionless one.
 
 use crate::analytics::RefusedSell;
+use crate::metrics::Metrics;
+use crate::style::{money, Style};
 use crate::ReportError;
 use janus_core::{Money, RiskReason, RunRecord};
 use plotters::prelude::*;
@@ -170,25 +172,28 @@ pub fn summary_lines(f: &FrictionAttribution) -> String {
 /// A waterfall from the real run's total return, through each friction, to the frictionless
 /// twin's: full bars at both ends, a floating bar per friction (red where the friction cost
 /// return, green where it helped). Without attribution the axes are drawn with a note.
-pub fn waterfall_svg(f: Option<&FrictionAttribution>, cost: RGBColor, help: RGBColor) -> Result<String, ReportError> {
+pub fn waterfall_svg(f: Option<&FrictionAttribution>, style: &Style) -> Result<String, ReportError> {
     let err = |e: &dyn std::fmt::Display| ReportError::Chart(e.to_string());
-    let mut names: Vec<String> = vec!["real run".into()];
+    let palette = style.palette();
+    let (cost, help) = (palette.down, palette.up);
+    let t = |english: &str| style.t(english).to_string();
+    let mut names: Vec<String> = vec![t("real run")];
     let mut bars: Vec<(f64, f64, RGBColor)> = Vec::new();
     let run = RGBColor(31, 119, 180);
     if let Some(f) = f {
         bars.push((0.0, f.real_return, run));
         let mut level = f.real_return;
         for s in &f.steps {
-            names.push(label(&s.friction).to_string());
+            names.push(t(label(&s.friction)));
             let colour = if s.return_lost > 0.0 { cost } else { help };
             bars.push((level, s.total_return, colour));
             level = s.total_return;
         }
         bars.push((0.0, f.frictionless_return, run));
     } else {
-        names.extend(["costs", "price limits", "suspensions", "T+1", "volume cap"].map(String::from));
+        names.extend(["costs", "price limits", "suspensions", "T+1", "volume cap"].map(t));
     }
-    names.push("frictionless".into());
+    names.push(t("frictionless"));
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for (a, b, _) in &bars {
         lo = lo.min(a.min(*b));
@@ -201,7 +206,7 @@ pub fn waterfall_svg(f: Option<&FrictionAttribution>, cost: RGBColor, help: RGBC
         let root = SVGBackend::with_string(&mut out, (1100, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Where the return went: real run to frictionless twin", ("sans-serif", 20.0))
+            .caption(t("Where the return went: real run to frictionless twin"), ("sans-serif", 20.0))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
@@ -219,7 +224,7 @@ pub fn waterfall_svg(f: Option<&FrictionAttribution>, cost: RGBColor, help: RGBC
                     String::new()
                 }
             })
-            .y_desc("total return")
+            .y_desc(t("total return"))
             .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
             .label_style(("sans-serif", 14.0))
             .light_line_style(RGBColor(235, 235, 235))
@@ -240,19 +245,70 @@ pub fn waterfall_svg(f: Option<&FrictionAttribution>, cost: RGBColor, help: RGBC
             .map_err(|e| err(&e))?;
         if f.is_none() {
             let (w, h) = root.dim_in_pixel();
-            let style = TextStyle::from(("sans-serif", 20.0))
+            let note = TextStyle::from(("sans-serif", 20.0))
                 .color(&RGBColor(120, 120, 120))
                 .pos(Pos::new(HPos::Center, VPos::Center));
             root.draw(&Text::new(
-                "friction attribution not computed for this run",
+                t("friction attribution not computed for this run"),
                 (w as i32 / 2, h as i32 / 2),
-                style,
+                note,
             ))
             .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
     Ok(out)
+}
+
+/// The report's section on frictions: the waterfall (`figure`, drawn by [`waterfall_svg`]),
+/// each friction's twin step and real bill, and the two other answers to "why does it fail
+/// live": the sells the market refused and the winners that gave their gains back.
+pub fn section_html(m: &Metrics, figure: &str, gave_back: usize, style: &Style) -> String {
+    let lang = style.lang;
+    let mut out = format!("<section id=\"frictions\"><h2>{}</h2>", lang.t("Why it fails live"));
+    match &m.friction {
+        Some(f) => {
+            out.push_str(&format!(
+                "<p>{}</p>{figure}",
+                lang.fill(
+                    "The real run made {0}; the same strategy on the same bars without the market's frictions made \
+                     {1}. Each friction was removed on top of the ones before: <i>twin step</i> is the return it \
+                     took, <i>paid</i> what it demonstrably cost the real run (fees and slippage, or the cost of \
+                     waiting of the sells it left stuck). Where the two differ, the twin traded differently after \
+                     the first order the friction changed.",
+                    &[&pct(f.real_return), &pct(f.frictionless_return)]
+                )
+            ));
+            out.push_str("<table><thead><tr>");
+            for h in ["removed", "twin step", "twin return", "paid"] {
+                out.push_str(&format!("<th>{}</th>", lang.t(h)));
+            }
+            out.push_str("</tr></thead><tbody>");
+            for s in &f.steps {
+                out.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    lang.t(label(&s.friction)),
+                    pct(-s.return_lost),
+                    pct(s.total_return),
+                    pct(-s.paid_in_real_run)
+                ));
+            }
+            out.push_str("</tbody></table>");
+        }
+        None => out.push_str(figure),
+    }
+    let r = &m.refused_sells;
+    let cost = crate::benchmark::parse_money(&r.cost_resolved).map_or_else(|| r.cost_resolved.clone(), money);
+    out.push_str(&format!(
+        "<p>{}</p></section>",
+        lang.fill(
+            "The market refused or delayed {0} sells the model wanted; waiting cost {1} CNY (see <a \
+             href=\"#refused-sells\">refused sells</a>). {2} winners gave their gains back (see <a \
+             href=\"#gave-back\">gave it back</a>).",
+            &[&r.episodes, &cost, &gave_back]
+        )
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -311,11 +367,12 @@ mod tests {
             &[twin("costs", 95.0)],
             &BTreeMap::new(),
         );
-        let svg = waterfall_svg(Some(&f), RGBColor(214, 39, 40), RGBColor(44, 160, 44)).unwrap();
+        let style = Style::default();
+        let svg = waterfall_svg(Some(&f), &style).unwrap();
         assert!(svg.contains("lost") || svg.contains("costs"), "labels drawn");
         assert!(svg.matches("<rect").count() > 3, "background plus three bars");
-        let empty = waterfall_svg(None, RGBColor(214, 39, 40), RGBColor(44, 160, 44)).unwrap();
+        let empty = waterfall_svg(None, &style).unwrap();
         assert!(empty.contains("not computed"));
-        assert_eq!(svg, waterfall_svg(Some(&f), RGBColor(214, 39, 40), RGBColor(44, 160, 44)).unwrap());
+        assert_eq!(svg, waterfall_svg(Some(&f), &style).unwrap());
     }
 }

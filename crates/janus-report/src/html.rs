@@ -289,6 +289,7 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
         ("chart-holding", charts::holding_histogram(&a.trips, style)?),
         ("chart-risk-events", charts::risk_events_chart(&dates, &record.risk_events, style)?),
         ("chart-stuck-sells", charts::refused_sell_scatter(&a.refused, style)?),
+        ("chart-friction", crate::friction::waterfall_svg(m.friction.as_ref(), style)?),
     ];
     let figure = |id: &str| {
         let svg = chart_list.iter().find(|(i, _)| *i == id).map_or("", |(_, s)| s.as_str());
@@ -312,6 +313,7 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
     );
     body.push_str("<nav>");
     let sections = [
+        ("frictions", "why it fails live"),
         ("charts", "charts"),
         ("metrics", "metrics"),
         ("exits", "exits"),
@@ -341,6 +343,8 @@ pub fn report_html(run_id: &str, record: &RunRecord, a: &Analysis) -> Result<Str
     }
     body.push_str("</div>");
 
+    let gave_back_count = gave_back(&a.trips, a.gave_back.up, a.gave_back.below).len();
+    body.push_str(&crate::friction::section_html(m, &figure("chart-friction"), gave_back_count, style));
     let _ = write!(body, "<section id=\"charts\"><h2>{}</h2>", lang.t("Charts"));
     for id in [
         "chart-equity",

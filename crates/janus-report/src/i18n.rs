@@ -303,6 +303,22 @@ fn zh(english: &str) -> Option<&'static str> {
         "twin step" => "孪生差额",
         "twin return" => "孪生收益率",
         "paid" => "实际支付",
+        "Why it fails live" => "为什么实盘会失败",
+        "why it fails live" => "实盘为何失败",
+        "The real run made {0}; the same strategy on the same bars without the market's frictions made {1}. Each \
+         friction was removed on top of the ones before: <i>twin step</i> is the return it took, <i>paid</i> what it \
+         demonstrably cost the real run (fees and slippage, or the cost of waiting of the sells it left stuck). \
+         Where the two differ, the twin traded differently after the first order the friction changed." => {
+            "实际回测收益率 {0}；同一策略在同样行情上去除市场摩擦后收益率 {1}。每种摩擦在去除前面几种的基础上再去除：\
+             <i>孪生差额</i>是它拿走的收益，<i>实际支付</i>是它在实际回测中可以确认的成本（手续费和滑点，或卖不出去的\
+             卖单等待的代价）。两者不同之处，是孪生回测在该摩擦改变的第一笔订单之后走了不同的交易路径。"
+        }
+        "The market refused or delayed {0} sells the model wanted; waiting cost {1} CNY (see <a \
+         href=\"#refused-sells\">refused sells</a>). {2} winners gave their gains back (see <a \
+         href=\"#gave-back\">gave it back</a>)." => {
+            "市场拒绝或推迟了模型想要的 {0} 笔卖出；等待的代价为 {1} 元（见<a href=\"#refused-sells\">被拒卖单</a>）。\
+             {2} 笔盈利交易把收益吐了回去（见<a href=\"#gave-back\">坐过山车</a>）。"
+        }
         _ => return None,
     })
 }

@@ -119,6 +119,10 @@ pub struct Metrics {
     /// The run against its benchmark; `None` when no benchmark was given.
     #[serde(default)]
     pub benchmark: Option<BenchmarkMetrics>,
+    /// The return lost to each market friction, from the run's frictionless twins (see
+    /// [`crate::friction`]); absent when the twins were not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friction: Option<crate::friction::FrictionAttribution>,
 }
 
 /// How the run did against a benchmark over the same days.
@@ -276,6 +280,7 @@ pub fn compute_metrics(record: &RunRecord, initial_cash: Money, trips: &[RoundTr
         market_refusals,
         refused_sells: refused_sell_totals(&refused_sells(record)),
         benchmark: None,
+        friction: None,
     }
 }
 

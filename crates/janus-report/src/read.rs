@@ -32,6 +32,9 @@ pub struct RunFolder {
     pub record: RunRecord,
     /// `benchmark.csv`, when the folder has one, named as `metrics.json` names it.
     pub benchmark: Option<Benchmark>,
+    /// The friction attribution of `metrics.json` (computed by `janus backtest` from the
+    /// run's twins; the folder alone cannot recompute it).
+    pub friction: Option<crate::friction::FrictionAttribution>,
 }
 
 /// One CSV file: its rows with the header's column positions.
@@ -120,6 +123,13 @@ pub fn read_run_folder(dir: &Path) -> Result<RunFolder, ReportError> {
         serde_json::from_str(&text).map_err(|source| ReportError::Json { path: metrics_path.clone(), source })?;
     let field = |key: &str| json.get(key).and_then(|v| v.as_str());
     let run_id = field("run_id").unwrap_or_default().to_string();
+    let friction = match json.get("friction") {
+        Some(v) => Some(
+            serde_json::from_value(v.clone())
+                .map_err(|source| ReportError::Json { path: metrics_path.clone(), source })?,
+        ),
+        None => None,
+    };
     let initial_cash = field("initial_cash").and_then(parse_money).ok_or_else(|| ReportError::Parse {
         path: metrics_path.clone(),
         line: 1,
@@ -246,5 +256,6 @@ pub fn read_run_folder(dir: &Path) -> Result<RunFolder, ReportError> {
         initial_cash,
         record: RunRecord { account_snapshots, position_snapshots, orders, risk_events, executions, last_day_index },
         benchmark,
+        friction,
     })
 }

@@ -18,8 +18,9 @@ fn an_empty_run_still_renders_a_complete_page_with_every_chart() {
     let a = Analysis::new(&RunRecord::default(), Money(1_000_000_000), None, GaveBack::default());
     let html = report_html("empty", &RunRecord::default(), &a).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
-    assert_eq!(html.matches("<figure class=\"chart\"").count(), 7);
-    assert!(html.contains("figs.length!==7"), "the checker expects every chart");
+    assert_eq!(html.matches("<figure class=\"chart\"").count(), 8);
+    assert!(html.contains("figs.length!==8"), "the checker expects every chart");
+    assert!(html.contains("friction attribution not computed"), "the waterfall says why it is empty");
     assert!(html.contains("no trading day recorded") && html.contains("Benchmark: none"));
     assert!(!html.contains("NaN"));
 }
