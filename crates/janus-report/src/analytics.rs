@@ -60,11 +60,13 @@ impl ExitKind {
 /// Fill in each trip's maximum favourable and adverse excursions and its giveback from the
 /// position snapshots of `record`. The excursion is the unrealized return `close / entry - 1`
 /// over every snapshot close while the trip was held and the exit price; the entry itself counts
-/// as 0, so `mfe >= 0 >= mae`.
+/// as 0, so `mfe >= 0 >= mae`. After a corporate action the closes are in the new shares: they
+/// are scaled back by how far the snapshot's entry price was restated (its first value over the
+/// current one), so a bonus issue is not an adverse excursion.
 pub fn add_excursions(trips: &mut [RoundTrip], record: &RunRecord) {
-    let mut closes: BTreeMap<&str, Vec<(NaiveDate, Price)>> = BTreeMap::new();
+    let mut closes: BTreeMap<&str, Vec<(NaiveDate, Price, Price)>> = BTreeMap::new();
     for p in &record.position_snapshots {
-        closes.entry(p.symbol.as_str()).or_default().push((p.date, p.last_price));
+        closes.entry(p.symbol.as_str()).or_default().push((p.date, p.last_price, p.entry_price));
     }
     for series in closes.values_mut() {
         series.sort_unstable();
@@ -77,16 +79,31 @@ pub fn add_excursions(trips: &mut [RoundTrip], record: &RunRecord) {
                 best = best.max(r);
                 worst = worst.min(r);
             };
+            let mut scale = 1.0;
+            let mut last_seen = t.entry_date;
             if let Some(series) = closes.get(t.symbol.as_str()) {
-                let from = series.partition_point(|(d, _)| *d < t.entry_date);
-                for (date, close) in &series[from..] {
+                let from = series.partition_point(|(d, _, _)| *d < t.entry_date);
+                let first_entry = series.get(from).map_or(0, |(_, _, e)| e.0);
+                for (date, close, entry) in &series[from..] {
                     if t.exit_date.is_some_and(|exit| *date >= exit) {
                         break;
                     }
-                    see(close.as_f64());
+                    if entry.0 > 0 && first_entry > 0 {
+                        scale = first_entry as f64 / entry.0 as f64;
+                    }
+                    last_seen = *date;
+                    see(close.as_f64() * scale);
                 }
             }
-            see(t.exit_price);
+            // A bonus issue on the exit day itself (sold at that open) has no snapshot yet.
+            if let Some(exit) = t.exit_date {
+                for a in record.corporate_actions.iter().filter(|a| a.symbol == t.symbol) {
+                    if a.date > last_seen && a.date <= exit && a.shares_before > 0 {
+                        scale *= a.shares_before as f64 / (a.shares_before + a.bonus_shares) as f64;
+                    }
+                }
+            }
+            see(t.exit_price * scale);
         }
         t.mfe = best;
         t.mae = worst;

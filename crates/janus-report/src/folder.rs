@@ -41,8 +41,9 @@ pub const CONFIG_TOML: &str = "config.toml";
 
 /// Every file name Janus writes into a run folder; a rewrite removes the ones it does not
 /// write again.
-pub const JANUS_FILES: [&str; 16] = [
+pub const JANUS_FILES: [&str; 17] = [
     "metrics.json",
+    crate::output::CORPORATE_ACTIONS_CSV,
     "equity.csv",
     "orders.csv",
     "fills.csv",

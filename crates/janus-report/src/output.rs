@@ -49,8 +49,44 @@ pub fn write_run_folder(
     write_trades(dir, trips)?;
     write_refused_sells(dir, record)?;
     write_risk_events(dir, record)?;
-    write_positions(dir, record)
+    write_positions(dir, record)?;
+    write_corporate_actions(dir, record)
 }
+
+/// `corporate_actions.csv`, when the run had any: what each ex-date did to a holding.
+fn write_corporate_actions(dir: &Path, record: &RunRecord) -> Result<(), ReportError> {
+    if record.corporate_actions.is_empty() {
+        return Ok(());
+    }
+    let rows = record.corporate_actions.iter().map(|a| {
+        vec![
+            a.date.to_string(),
+            a.symbol.clone(),
+            a.shares_before.to_string(),
+            a.bonus_shares.to_string(),
+            a.rights_shares.to_string(),
+            a.rights_paid.to_string(),
+            a.dividend.to_string(),
+            a.dividend_tax.to_string(),
+            a.reference_price.to_string(),
+        ]
+    });
+    write_csv(dir, CORPORATE_ACTIONS_CSV, &CORPORATE_ACTIONS_HEADER, rows)
+}
+
+/// The file name and columns of a run's corporate actions.
+pub const CORPORATE_ACTIONS_CSV: &str = "corporate_actions.csv";
+pub const CORPORATE_ACTIONS_HEADER: [&str; 9] = [
+    "date",
+    "symbol",
+    "shares_before",
+    "bonus_shares",
+    "rights_shares",
+    "rights_paid",
+    "dividend",
+    "dividend_tax",
+    "reference_price",
+];
 
 fn write_file(path: std::path::PathBuf, bytes: &[u8]) -> Result<(), ReportError> {
     fs::write(&path, bytes).map_err(|source| ReportError::Io { path, source })

@@ -12,8 +12,8 @@ use crate::folder::{RunInfo, CONFIG_TOML};
 use crate::ReportError;
 use chrono::NaiveDate;
 use janus_core::{
-    parse_price, AccountSnapshot, ExecutionLog, Money, Order, OrderId, OrderStatus, OrderType, PositionSnapshot, Price,
-    RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Side,
+    parse_price, AccountSnapshot, CorporateActionLog, ExecutionLog, Money, Order, OrderId, OrderStatus, OrderType,
+    PositionSnapshot, Price, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Side,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -248,13 +248,40 @@ pub fn read_run_folder(dir: &Path) -> Result<RunFolder, ReportError> {
         meta.config = fs::read_to_string(&config).map_err(|source| ReportError::Io { path: config, source })?;
     }
 
+    // Written only when the run had corporate actions.
+    let actions_path = dir.join(crate::output::CORPORATE_ACTIONS_CSV);
+    let corporate_actions = if actions_path.is_file() {
+        Table::read(actions_path)?.parse(|r| {
+            Ok(CorporateActionLog {
+                date: r.date("date")?,
+                symbol: r.text("symbol")?.to_string(),
+                shares_before: r.int("shares_before")?,
+                bonus_shares: r.int("bonus_shares")?,
+                rights_shares: r.int("rights_shares")?,
+                rights_paid: r.money("rights_paid")?,
+                dividend: r.money("dividend")?,
+                dividend_tax: r.money("dividend_tax")?,
+                reference_price: r.price("reference_price")?,
+            })
+        })?
+    } else {
+        Vec::new()
+    };
     let last_day_index = account_snapshots.len().checked_sub(1).map(|i| i as u32);
     Ok(RunFolder {
         dir: dir.to_path_buf(),
         meta,
         info,
         initial_cash,
-        record: RunRecord { account_snapshots, position_snapshots, orders, risk_events, executions, last_day_index },
+        record: RunRecord {
+            account_snapshots,
+            position_snapshots,
+            orders,
+            risk_events,
+            executions,
+            corporate_actions,
+            last_day_index,
+        },
         benchmark,
         friction,
     })

@@ -6,7 +6,7 @@
 
 use crate::analytics::ExitKind;
 use chrono::NaiveDate;
-use janus_core::{ExecutionLog, Money, OrderId, Price, Qty, RunRecord, Side};
+use janus_core::{CorporateActionLog, ExecutionLog, Money, OrderId, Price, Qty, RunRecord, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,9 +23,10 @@ pub struct RoundTrip {
     pub exit_price: f64,
     /// Total shares bought.
     pub quantity: Qty,
-    /// Buy notional plus buy fees.
+    /// Buy notional plus buy fees (and rights subscribed on an ex-date).
     pub cost: Money,
-    /// Sell notional minus sell fees, plus the market value of shares still held at the end.
+    /// Sell notional minus sell fees, plus dividends received net of tax, plus the market value
+    /// of shares still held at the end.
     pub proceeds: Money,
     pub pnl: Money,
     /// `pnl / cost` (0 when the cost is 0).
@@ -76,6 +77,8 @@ struct Acc {
     sell_fees: Money,
     last_sell_order: Option<OrderId>,
     last_fill_price: Price,
+    /// Dividends received net of tax.
+    dividends: Money,
 }
 
 impl Acc {
@@ -93,7 +96,16 @@ impl Acc {
             sell_fees: Money::ZERO,
             last_sell_order: None,
             last_fill_price: fill.price,
+            dividends: Money::ZERO,
         }
+    }
+
+    /// A corporate action on the holding: bonus shares and rights join it (rights at their
+    /// price, as a buy), the net dividend counts as proceeds.
+    fn corporate(&mut self, a: &CorporateActionLog) {
+        self.held += a.bonus_shares + a.rights_shares;
+        self.buy_notional += a.rights_paid;
+        self.dividends += a.dividend - a.dividend_tax;
     }
 
     fn add(&mut self, fill: &ExecutionLog) {
@@ -128,11 +140,11 @@ impl Acc {
                     .filter(|t| !t.is_empty())
                     .map_or(UNKNOWN, |t| t.as_str());
                 let avg = if self.sold > 0 { self.sell_notional.as_f64() / self.sold as f64 } else { 0.0 };
-                (Some(date), avg, self.sell_notional - self.sell_fees, reason.to_string(), Some(date))
+                (Some(date), avg, self.sell_notional - self.sell_fees + self.dividends, reason.to_string(), Some(date))
             }
             Exit::Open(mark) => {
                 let held = self.held.max(0);
-                let proceeds = self.sell_notional - self.sell_fees + mark.notional(held);
+                let proceeds = self.sell_notional - self.sell_fees + self.dividends + mark.notional(held);
                 (None, mark.as_f64(), proceeds, OPEN.to_string(), ctx.calendar.last().copied())
             }
         };
@@ -197,7 +209,14 @@ pub fn round_trips(record: &RunRecord) -> Vec<RoundTrip> {
     let mut open: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut done: Vec<(usize, RoundTrip)> = Vec::new();
     let mut seq = 0usize;
+    // Corporate actions apply before the open of their ex-date, so before that day's fills.
+    let mut actions = record.corporate_actions.iter().peekable();
     for fill in &record.executions {
+        while let Some(a) = actions.next_if(|a| a.date <= fill.date) {
+            if let Some(acc) = open.get_mut(a.symbol.as_str()) {
+                acc.corporate(a);
+            }
+        }
         if fill.quantity <= 0 {
             continue;
         }
@@ -217,6 +236,11 @@ pub fn round_trips(record: &RunRecord) -> Vec<RoundTrip> {
         }
     }
 
+    for a in actions {
+        if let Some(acc) = open.get_mut(a.symbol.as_str()) {
+            acc.corporate(a);
+        }
+    }
     let mut marks: BTreeMap<&str, Price> = BTreeMap::new();
     for snap in &record.position_snapshots {
         marks.insert(snap.symbol.as_str(), snap.last_price);
