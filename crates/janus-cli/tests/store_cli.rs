@@ -7,6 +7,7 @@
 //! `JANUS_REQUIRE_SERVICES=1`).
 
 use janus_core::RunRecord;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -29,6 +30,20 @@ enum Kind {
 fn with_param(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{key}={value}")
+}
+
+/// Skip a test whose server or tool is missing, or fail it when `JANUS_REQUIRE_SERVICES=1`.
+/// The message goes straight to the process's stderr: the test harness captures `eprintln!` of
+/// a passing test, and a skip must show in the normal `cargo test` output.
+fn skip(why: &str) {
+    if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+        panic!("required (JANUS_REQUIRE_SERVICES=1) but unavailable: {why}");
+    }
+    let test = match std::thread::current().name() {
+        Some(name) if name != "main" => format!(" {name}"),
+        _ => String::new(),
+    };
+    let _ = writeln!(std::io::stderr(), "SKIPPED{test}: {why}; set JANUS_REQUIRE_SERVICES=1 to make this a failure");
 }
 
 fn unique(name: &str) -> String {
@@ -61,12 +76,7 @@ impl Ns {
         match janus_store::open_store(&url) {
             Ok(_) => Some(Ns { url, kind }),
             Err(e) => {
-                if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                    panic!("{kind:?} is required (JANUS_REQUIRE_SERVICES=1) but unreachable: {e}");
-                }
-                eprintln!(
-                    "SKIPPED: {kind:?} is unreachable ({e}); set JANUS_REQUIRE_SERVICES=1 to make this a failure"
-                );
+                skip(&format!("{kind:?} is unreachable ({e})"));
                 None
             }
         }
@@ -380,10 +390,7 @@ const REDIS_PASSWORD: &str = "Pw-redis-5519";
 impl ThrowawayRedis {
     fn start() -> Option<ThrowawayRedis> {
         if Command::new("redis-server").arg("--version").output().is_err() {
-            if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                panic!("redis-server is required (JANUS_REQUIRE_SERVICES=1) but not installed");
-            }
-            eprintln!("SKIPPED: redis-server is not installed (needed for a throwaway server)");
+            skip("redis-server is not installed (needed for a throwaway server)");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -90,7 +90,7 @@ pub enum RiskReason {
     TPlusOne,
     /// Pre-trade: selling more than the position's sellable shares.
     NotEnoughShares,
-    /// Pre-trade: a buy not in whole lots, or an odd-lot sell that does not close the position.
+    /// Pre-trade: a buy not in the board's lots, or a sell below them that does not close the position.
     LotSize,
     InsufficientCash,
     /// Pre-trade: the symbol would exceed the per-symbol share of total asset.
@@ -183,6 +183,10 @@ pub struct DayBatch {
     pub orders: Vec<Order>,
     pub risk_events: Vec<RiskEvent>,
     pub executions: Vec<ExecutionLog>,
+    /// What the day's corporate actions did to holdings before the open: one log per holding
+    /// and ex-date.
+    #[serde(default)]
+    pub corporate_actions: Vec<CorporateActionLog>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +229,10 @@ pub struct RunRecord {
     pub orders: Vec<Order>,
     pub risk_events: Vec<RiskEvent>,
     pub executions: Vec<ExecutionLog>,
+    /// Corporate actions applied to holdings, in commit order (absent from records written
+    /// before they were journaled).
+    #[serde(default)]
+    pub corporate_actions: Vec<CorporateActionLog>,
     /// Index of the last committed trading day, if any.
     pub last_day_index: Option<u32>,
 }

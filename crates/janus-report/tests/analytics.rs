@@ -131,6 +131,7 @@ fn record() -> RunRecord {
             fill(11, 5, "B", Buy, 20.0, 500),
             fill(12, 4, "A", Sell, 8.0, 1000),
         ],
+        corporate_actions: Vec::new(),
         last_day_index: Some(9),
     }
 }

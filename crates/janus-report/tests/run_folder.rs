@@ -131,6 +131,7 @@ fn record() -> RunRecord {
                 slippage: Money::ZERO,
             },
         ],
+        corporate_actions: Vec::new(),
         last_day_index: Some(2),
     }
 }

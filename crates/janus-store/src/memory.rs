@@ -59,6 +59,7 @@ impl Store for MemoryStore {
         }
         r.risk_events.extend_from_slice(&batch.risk_events);
         r.executions.extend_from_slice(&batch.executions);
+        r.corporate_actions.extend_from_slice(&batch.corporate_actions);
         r.last_day_index = Some(batch.day_index);
         Ok(())
     }

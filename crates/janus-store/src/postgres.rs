@@ -16,7 +16,7 @@ use crate::codec;
 use crate::persistent::{Backend, Fault};
 use crate::{redact, StoreOptions};
 use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
-use rows::{account_row, exec_row, order_row, position_row, risk_row, write_days_in};
+use rows::{account_row, corporate_row, exec_row, order_row, position_row, risk_row, write_days_in};
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,10 +27,20 @@ use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 const NAME: &str = "postgres";
 
 /// Versioned schema, applied once each under an advisory lock (parallel openers wait).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres_0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres_0001_initial.sql")),
+    (2, include_str!("../migrations/postgres_0002_corporate_actions.sql")),
+];
 
-const RUN_TABLES: [&str; 6] =
-    ["account_snapshots", "position_snapshots", "positions_active", "orders_history", "risk_events", "execution_logs"];
+const RUN_TABLES: [&str; 7] = [
+    "account_snapshots",
+    "position_snapshots",
+    "positions_active",
+    "orders_history",
+    "risk_events",
+    "execution_logs",
+    "corporate_actions",
+];
 
 /// Key of the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x6a61_6e75_7301;
@@ -419,18 +429,23 @@ impl Backend for PostgresBackend {
                     q("SELECT date, order_id, symbol, side, price, quantity, commission, taxes, reference_price,
                  slippage FROM execution_logs WHERE run_id = $1 ORDER BY day_index, seq")
                     .await?;
-                Ok((last_day_index, account, positions, orders, risk, exec))
+                let corporate = q("SELECT date, symbol, shares_before, bonus_shares, rights_shares, rights_paid,
+                 dividend, dividend_tax, reference_price
+                 FROM corporate_actions WHERE run_id = $1 ORDER BY day_index, seq")
+                .await?;
+                Ok((last_day_index, account, positions, orders, risk, exec, corporate))
             }
             .await;
             end(tx, io, r).await
         });
-        let (last_day_index, account, positions, orders, risk, exec) = self.settle(r)?;
+        let (last_day_index, account, positions, orders, risk, exec, corporate) = self.settle(r)?;
         Ok(RunRecord {
             account_snapshots: account.iter().map(account_row).collect(),
             position_snapshots: positions.iter().map(position_row).collect::<Result<_, StoreError>>()?,
             orders: orders.iter().map(order_row).collect::<Result<_, StoreError>>()?,
             risk_events: risk.iter().map(risk_row).collect::<Result<_, StoreError>>()?,
             executions: exec.iter().map(exec_row).collect::<Result<_, StoreError>>()?,
+            corporate_actions: corporate.iter().map(corporate_row).collect(),
             last_day_index,
         })
     }

@@ -13,6 +13,7 @@
 //! | `P:run:ID:orders` | stream | each order's state at the end of every day it changed (the last entry per `order_id` is its final state) |
 //! | `P:run:ID:risk_events` | stream | refusals |
 //! | `P:run:ID:executions` | stream | fills |
+//! | `P:run:ID:corporate_actions` | stream | what corporate actions did to holdings, one entry per holding and ex-date |
 //!
 //! Stream entries have ids `D-N` with D the trading day's index plus one and N counting within
 //! the day, so `XRANGE key 11 20` reads days 10 to 19; their fields are named like the SQL
@@ -32,16 +33,19 @@ use crate::persistent::{days_to_write, Backend, Fault};
 use crate::{redact, StoreOptions};
 use ::redis::streams::StreamRangeReply;
 use ::redis::{Client, Connection, Value};
-use fields::{entry_id, int, parse_position, position_value, text};
-use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, Price, RiskEvent, RunMeta, RunRecord, RunStatus,
-    RunSummary, StoreError,
+use fields::{
+    entry_id, parse_account, parse_corporate_action, parse_execution, parse_order, parse_position, parse_risk_event,
+    position_value, text,
 };
+use janus_core::{DayBatch, Order, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
 use open::{auth_advice, connect, is_auth_error, with_env_password};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const NAME: &str = "redis";
+
+/// A run's streams, in the order `load_run` reads them.
+const STREAMS: [&str; 5] = ["position_snapshots", "orders", "risk_events", "executions", "corporate_actions"];
 
 /// A Redis database with Janus keys under one prefix.
 pub struct RedisBackend {
@@ -332,6 +336,15 @@ impl Backend for RedisBackend {
                     p.arg("commission").arg(x.commission.0).arg("taxes").arg(x.taxes.0);
                     p.arg("reference_price").arg(x.reference_price.0).arg("slippage").arg(x.slippage.0).ignore();
                 }
+                let key = self.key(run_id, "corporate_actions");
+                for (n, c) in d.corporate_actions.iter().enumerate() {
+                    p.cmd("XADD").arg(&key).arg(entry_id(d.day_index, n));
+                    p.arg("date").arg(c.date.to_string()).arg("symbol").arg(&c.symbol);
+                    p.arg("shares_before").arg(c.shares_before).arg("bonus_shares").arg(c.bonus_shares);
+                    p.arg("rights_shares").arg(c.rights_shares).arg("rights_paid").arg(c.rights_paid.0);
+                    p.arg("dividend").arg(c.dividend.0).arg("dividend_tax").arg(c.dividend_tax.0);
+                    p.arg("reference_price").arg(c.reference_price.0).ignore();
+                }
             }
             let final_day = &todo[todo.len() - 1];
             let key = self.key(run_id, "positions");
@@ -426,120 +439,37 @@ impl Backend for RedisBackend {
             StreamRangeReply,
             StreamRangeReply,
             StreamRangeReply,
+            StreamRangeReply,
         );
-        let (meta, snaps, positions, orders, risk, exec): Reply = ::redis::pipe()
-            .atomic()
-            .cmd("HGETALL")
-            .arg(self.run_key(run_id))
-            .cmd("ZRANGE")
-            .arg(self.key(run_id, "snapshots"))
-            .arg(0)
-            .arg(-1)
-            .cmd("XRANGE")
-            .arg(self.key(run_id, "position_snapshots"))
-            .arg("-")
-            .arg("+")
-            .cmd("XRANGE")
-            .arg(self.key(run_id, "orders"))
-            .arg("-")
-            .arg("+")
-            .cmd("XRANGE")
-            .arg(self.key(run_id, "risk_events"))
-            .arg("-")
-            .arg("+")
-            .cmd("XRANGE")
-            .arg(self.key(run_id, "executions"))
-            .arg("-")
-            .arg("+")
-            .query(&mut self.conn)
-            .map_err(|e| self.fault(e))?;
+        let mut p = ::redis::pipe();
+        p.atomic().cmd("HGETALL").arg(self.run_key(run_id));
+        p.cmd("ZRANGE").arg(self.key(run_id, "snapshots")).arg(0).arg(-1);
+        for part in STREAMS {
+            p.cmd("XRANGE").arg(self.key(run_id, part)).arg("-").arg("+");
+        }
+        let (meta, snaps, positions, orders, risk, exec, corporate): Reply =
+            p.query(&mut self.conn).map_err(|e| self.fault(e))?;
         if meta.is_empty() {
             return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
         }
         let last_day_index =
             meta.get("last_day_index").map(|l| l.parse().map_err(|_| corrupt("day index", l))).transpose()?;
-        let mut account_snapshots = Vec::with_capacity(snaps.len());
-        for s in &snaps {
-            let f: Vec<&str> = s.split('|').collect();
-            if f.len() != 8 {
-                return Err(corrupt("account snapshot", s));
-            }
-            let n = |i: usize| f[i].parse::<i64>().map_err(|_| corrupt("account snapshot", s));
-            account_snapshots.push(AccountSnapshot {
-                date: codec::date(NAME, f[0])?,
-                total_value: Money(n(2)?),
-                cash: Money(n(3)?),
-                frozen_cash: Money(n(4)?),
-                market_value: Money(n(5)?),
-                peak_value: Money(n(6)?),
-                drawdown: f[7].parse().map_err(|_| corrupt("drawdown", s))?,
-            });
-        }
-        let position_snapshots = positions
-            .ids
-            .iter()
-            .map(|e| parse_position(&text(e, "symbol")?, &text(e, "position")?))
-            .collect::<Result<_, Fault>>()?;
         let mut last_state: BTreeMap<u64, Order> = BTreeMap::new();
         for e in &orders.ids {
-            let limit = text(e, "limit_price")?;
-            let limit = if limit.is_empty() { None } else { Some(int(e, "limit_price")?) };
-            let o = Order {
-                id: OrderId(int(e, "order_id")?),
-                symbol: text(e, "symbol")?,
-                side: codec::side(NAME, &text(e, "side")?)?,
-                order_type: codec::order_type(NAME, &text(e, "order_type")?, limit)?,
-                quantity: int(e, "quantity")?,
-                filled: int(e, "filled")?,
-                status: codec::order_status(NAME, &text(e, "status")?)?,
-                created: codec::date(NAME, &text(e, "created")?)?,
-                updated: codec::date(NAME, &text(e, "updated")?)?,
-                filled_notional: Money(int(e, "filled_notional")?),
-                commission: Money(int(e, "commission")?),
-                taxes: Money(int(e, "taxes")?),
-                frozen_cash: Money(int(e, "frozen_cash")?),
-                tag: text(e, "tag")?,
-            };
+            let o = parse_order(e)?;
             last_state.insert(o.id.0, o);
         }
-        let risk_events = risk
-            .ids
-            .iter()
-            .map(|e| {
-                Ok(RiskEvent {
-                    date: codec::date(NAME, &text(e, "date")?)?,
-                    symbol: text(e, "symbol")?,
-                    order_id: OrderId(int(e, "order_id")?),
-                    side: codec::side(NAME, &text(e, "side")?)?,
-                    reason: codec::reason(NAME, &text(e, "reason")?)?,
-                    detail: text(e, "detail")?,
-                })
-            })
-            .collect::<Result<_, Fault>>()?;
-        let executions = exec
-            .ids
-            .iter()
-            .map(|e| {
-                Ok(ExecutionLog {
-                    date: codec::date(NAME, &text(e, "date")?)?,
-                    order_id: OrderId(int(e, "order_id")?),
-                    symbol: text(e, "symbol")?,
-                    side: codec::side(NAME, &text(e, "side")?)?,
-                    price: Price(int(e, "price")?),
-                    quantity: int(e, "quantity")?,
-                    commission: Money(int(e, "commission")?),
-                    taxes: Money(int(e, "taxes")?),
-                    reference_price: Price(int(e, "reference_price")?),
-                    slippage: Money(int(e, "slippage")?),
-                })
-            })
-            .collect::<Result<_, Fault>>()?;
         Ok(RunRecord {
-            account_snapshots,
-            position_snapshots,
+            account_snapshots: snaps.iter().map(|s| parse_account(s)).collect::<Result<_, Fault>>()?,
+            position_snapshots: positions
+                .ids
+                .iter()
+                .map(|e| parse_position(&text(e, "symbol")?, &text(e, "position")?))
+                .collect::<Result<_, Fault>>()?,
             orders: last_state.into_values().collect(),
-            risk_events,
-            executions,
+            risk_events: risk.ids.iter().map(parse_risk_event).collect::<Result<_, Fault>>()?,
+            executions: exec.ids.iter().map(parse_execution).collect::<Result<_, Fault>>()?,
+            corporate_actions: corporate.ids.iter().map(parse_corporate_action).collect::<Result<_, Fault>>()?,
             last_day_index,
         })
     }
@@ -550,7 +480,7 @@ impl Backend for RedisBackend {
         }
         let mut p = ::redis::pipe();
         p.atomic().cmd("DEL").arg(self.run_key(run_id));
-        for part in ["snapshots", "positions", "position_snapshots", "orders", "risk_events", "executions"] {
+        for part in ["snapshots", "positions"].into_iter().chain(STREAMS) {
             p.arg(self.key(run_id, part));
         }
         p.ignore().cmd("ZREM").arg(self.runs_key()).arg(run_id).ignore();

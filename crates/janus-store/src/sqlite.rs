@@ -6,24 +6,33 @@
 //! opener applies them, and the schema is created with `IF NOT EXISTS` so applying it again
 //! is harmless.
 
+mod read;
+
 use crate::codec;
 use crate::persistent::{days_to_write, Backend, Fault};
-use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price, RiskEvent, RunMeta,
-    RunRecord, RunStatus, RunSummary, StoreError,
-};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const NAME: &str = "sqlite";
 
 /// Versioned schema: each migration runs once, in order, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite_0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite_0001_initial.sql")),
+    (2, include_str!("../migrations/sqlite_0002_corporate_actions.sql")),
+];
 
 /// The tables that hold a run's rows (besides `runs`).
-const RUN_TABLES: [&str; 6] =
-    ["account_snapshots", "position_snapshots", "positions_active", "orders_history", "risk_events", "execution_logs"];
+const RUN_TABLES: [&str; 7] = [
+    "account_snapshots",
+    "position_snapshots",
+    "positions_active",
+    "orders_history",
+    "risk_events",
+    "execution_logs",
+    "corporate_actions",
+];
 
 /// A SQLite file with the Janus schema.
 pub struct SqliteBackend {
@@ -207,6 +216,13 @@ impl Backend for SqliteBackend {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(fault)?;
+            let mut corporate = tx
+                .prepare_cached(
+                    "INSERT INTO corporate_actions (run_id, day_index, seq, date, symbol, shares_before,
+                     bonus_shares, rights_shares, rights_paid, dividend, dividend_tax, reference_price)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(fault)?;
             for d in days {
                 let day = d.day_index as i64;
                 if let Some(a) = &d.account {
@@ -301,6 +317,24 @@ impl Backend for SqliteBackend {
                     ])
                     .map_err(fault)?;
                 }
+                for (seq, c) in d.corporate_actions.iter().enumerate() {
+                    corporate
+                        .execute(params![
+                            run_id,
+                            day,
+                            seq as i64,
+                            c.date.to_string(),
+                            c.symbol,
+                            c.shares_before,
+                            c.bonus_shares,
+                            c.rights_shares,
+                            c.rights_paid.0,
+                            c.dividend.0,
+                            c.dividend_tax.0,
+                            c.reference_price.0
+                        ])
+                        .map_err(fault)?;
+                }
             }
             // The active positions are those of the last day written.
             tx.execute("DELETE FROM positions_active WHERE run_id = ?1", [run_id]).map_err(fault)?;
@@ -388,114 +422,7 @@ impl Backend for SqliteBackend {
     fn load_run(&mut self, run_id: &str) -> Result<RunRecord, Fault> {
         // One read transaction: a consistent snapshot even while another connection commits.
         let tx = self.conn.transaction().map_err(fault)?;
-        let last_day_index = last_day(&tx, run_id)?;
-        let record = RunRecord {
-            account_snapshots: query(
-                &tx,
-                "SELECT date, total_value, cash, frozen_cash, market_value, peak_value, drawdown
-                 FROM account_snapshots WHERE run_id = ?1 ORDER BY day_index",
-                run_id,
-                |r| {
-                    Ok(AccountSnapshot {
-                        date: date(r, 0)?,
-                        total_value: Money(r.get(1)?),
-                        cash: Money(r.get(2)?),
-                        frozen_cash: Money(r.get(3)?),
-                        market_value: Money(r.get(4)?),
-                        peak_value: Money(r.get(5)?),
-                        drawdown: r.get(6)?,
-                    })
-                },
-            )?,
-            position_snapshots: query(
-                &tx,
-                "SELECT date, symbol, amount, sellable, avg_price, entry_price, entry_date, high_since_entry,
-                 last_price, days_held, market_value, realized_pnl
-                 FROM position_snapshots WHERE run_id = ?1 ORDER BY day_index, seq",
-                run_id,
-                |r| {
-                    Ok(PositionSnapshot {
-                        date: date(r, 0)?,
-                        symbol: r.get(1)?,
-                        amount: r.get(2)?,
-                        sellable: r.get(3)?,
-                        avg_price: Price(r.get(4)?),
-                        entry_price: Price(r.get(5)?),
-                        entry_date: date(r, 6)?,
-                        high_since_entry: Price(r.get(7)?),
-                        last_price: Price(r.get(8)?),
-                        days_held: r.get(9)?,
-                        market_value: Money(r.get(10)?),
-                        realized_pnl: Money(r.get(11)?),
-                    })
-                },
-            )?,
-            orders: query(
-                &tx,
-                "SELECT order_id, symbol, side, order_type, limit_price, quantity, filled, status, created, updated,
-                 filled_notional, commission, taxes, frozen_cash, tag
-                 FROM orders_history WHERE run_id = ?1 ORDER BY order_id",
-                run_id,
-                |r| {
-                    Ok(Order {
-                        id: OrderId(r.get::<_, i64>(0)? as u64),
-                        symbol: r.get(1)?,
-                        side: decode(r, 2, codec::side)?,
-                        order_type: {
-                            let kind: String = r.get(3)?;
-                            codec::order_type(NAME, &kind, r.get(4)?).map_err(to_sql_err)?
-                        },
-                        quantity: r.get(5)?,
-                        filled: r.get(6)?,
-                        status: decode(r, 7, codec::order_status)?,
-                        created: date(r, 8)?,
-                        updated: date(r, 9)?,
-                        filled_notional: Money(r.get(10)?),
-                        commission: Money(r.get(11)?),
-                        taxes: Money(r.get(12)?),
-                        frozen_cash: Money(r.get(13)?),
-                        tag: r.get(14)?,
-                    })
-                },
-            )?,
-            risk_events: query(
-                &tx,
-                "SELECT date, symbol, order_id, side, reason, detail
-                 FROM risk_events WHERE run_id = ?1 ORDER BY day_index, seq",
-                run_id,
-                |r| {
-                    Ok(RiskEvent {
-                        date: date(r, 0)?,
-                        symbol: r.get(1)?,
-                        order_id: OrderId(r.get::<_, i64>(2)? as u64),
-                        side: decode(r, 3, codec::side)?,
-                        reason: decode(r, 4, codec::reason)?,
-                        detail: r.get(5)?,
-                    })
-                },
-            )?,
-            executions: query(
-                &tx,
-                "SELECT date, order_id, symbol, side, price, quantity, commission, taxes, reference_price, slippage
-                 FROM execution_logs WHERE run_id = ?1 ORDER BY day_index, seq",
-                run_id,
-                |r| {
-                    Ok(ExecutionLog {
-                        date: date(r, 0)?,
-                        order_id: OrderId(r.get::<_, i64>(1)? as u64),
-                        symbol: r.get(2)?,
-                        side: decode(r, 3, codec::side)?,
-                        price: Price(r.get(4)?),
-                        quantity: r.get(5)?,
-                        commission: Money(r.get(6)?),
-                        taxes: Money(r.get(7)?),
-                        reference_price: Price(r.get(8)?),
-                        slippage: Money(r.get(9)?),
-                    })
-                },
-            )?,
-            last_day_index,
-        };
+        let record = read::run_record(&tx, run_id)?;
         tx.commit().map_err(fault)?;
         Ok(record)
     }
@@ -509,35 +436,4 @@ impl Backend for SqliteBackend {
         tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id]).map_err(fault)?;
         tx.commit().map_err(fault)
     }
-}
-
-fn query<T>(
-    conn: &Connection,
-    sql: &str,
-    run_id: &str,
-    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-) -> Result<Vec<T>, Fault> {
-    let mut stmt = conn.prepare_cached(sql).map_err(fault)?;
-    let rows = stmt.query_map([run_id], f).map_err(fault)?;
-    rows.collect::<rusqlite::Result<Vec<T>>>().map_err(|e| match e {
-        rusqlite::Error::ToSqlConversionFailure(inner) => match inner.downcast::<StoreError>() {
-            Ok(s) => Fault::Fatal(*s),
-            Err(other) => Fault::Fatal(StoreError::Backend { backend: NAME, message: other.to_string() }),
-        },
-        e => fault(e),
-    })
-}
-
-/// Carry a decoding error out of a row closure.
-fn to_sql_err(e: StoreError) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-}
-
-fn decode<T>(r: &Row<'_>, i: usize, f: fn(&'static str, &str) -> Result<T, StoreError>) -> rusqlite::Result<T> {
-    let s: String = r.get(i)?;
-    f(NAME, &s).map_err(to_sql_err)
-}
-
-fn date(r: &Row<'_>, i: usize) -> rusqlite::Result<chrono::NaiveDate> {
-    decode(r, i, codec::date)
 }

@@ -6,8 +6,8 @@ mod common;
 use chrono::NaiveDate;
 use common::{Fixture, Kind};
 use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, OrderType, PositionSnapshot, Price, RiskEvent,
-    RiskReason, RunMeta, RunStatus, Side,
+    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, Money, Order, OrderId, OrderType, PositionSnapshot,
+    Price, RiskEvent, RiskReason, RunMeta, RunStatus, Side,
 };
 use janus_store::{open_store, StoreOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +16,7 @@ use std::sync::Arc;
 const POSITIONS: usize = 40;
 const FILLS: usize = 30;
 const EVENTS: usize = 10;
+const ACTIONS: usize = 8;
 const DAYS: u32 = 60;
 
 fn day(i: u32) -> DayBatch {
@@ -77,6 +78,19 @@ fn day(i: u32) -> DayBatch {
                 slippage: Money(0),
             })
             .collect(),
+        corporate_actions: (0..ACTIONS)
+            .map(|k| CorporateActionLog {
+                date,
+                symbol: sym(k),
+                shares_before: 100,
+                bonus_shares: 10,
+                rights_shares: 0,
+                rights_paid: Money(0),
+                dividend: Money(500),
+                dividend_tax: Money(100),
+                reference_price: Price(1),
+            })
+            .collect(),
     }
 }
 
@@ -100,6 +114,7 @@ fn a_reader_never_sees_half_a_day(kind: Kind) {
                 assert_eq!(r.position_snapshots.len(), n * POSITIONS, "half a day of positions");
                 assert_eq!(r.executions.len(), n * FILLS, "half a day of fills");
                 assert_eq!(r.risk_events.len(), n * EVENTS, "half a day of risk events");
+                assert_eq!(r.corporate_actions.len(), n * ACTIONS, "half a day of corporate actions");
                 assert_eq!(r.orders.len(), n * 5, "half a day of orders");
                 assert_eq!(r.last_day_index, n.checked_sub(1).map(|l| l as u32));
                 seen_partial_run |= n > 0 && n < DAYS as usize;

@@ -8,8 +8,9 @@ mod common;
 use chrono::NaiveDate;
 use common::{Fixture, Kind};
 use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, OrderStatus, OrderType, PositionSnapshot, Price,
-    RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Side, Store, StoreError,
+    AccountSnapshot, CorporateAction, CorporateActionLog, DayBatch, ExecutionLog, Money, Order, OrderId, OrderStatus,
+    OrderType, PositionSnapshot, Price, Rate, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Side, Store,
+    StoreError,
 };
 use janus_engine::{Backtest, EngineConfig, Resume, StrategyConfig};
 use janus_store::{MemoryStore, StoreOptions};
@@ -50,6 +51,20 @@ fn position(date: &str, symbol: &str, i: i64) -> PositionSnapshot {
         days_held: u32::MAX - i as u32,
         market_value: Money(i64::MIN + i),
         realized_pnl: Money(-987_654_321),
+    }
+}
+
+fn corporate(date: &str, symbol: &str, i: i64) -> CorporateActionLog {
+    CorporateActionLog {
+        date: d(date),
+        symbol: symbol.into(),
+        shares_before: i64::MAX - i,
+        bonus_shares: i,
+        rights_shares: 0,
+        rights_paid: Money(i64::MIN + i),
+        dividend: Money(-i),
+        dividend_tax: Money(123_456_789_012),
+        reference_price: Price(99_999 * i),
     }
 }
 
@@ -127,6 +142,7 @@ fn hostile_days() -> Vec<DayBatch> {
                     slippage: Money(i64::MIN),
                 })
                 .collect(),
+            corporate_actions: NASTY.iter().enumerate().map(|(k, s)| corporate(date, s, (i * 10 + k) as i64)).collect(),
         })
         .collect()
 }
@@ -147,6 +163,36 @@ fn hostile_text_and_extreme_numbers_round_trip_exactly(store: &mut dyn Store) ->
     store.finish_run("hostile'; --", RunStatus::Finished).unwrap();
     let out = read_all(store);
     assert_eq!(out.1[0].position_snapshots.len(), 3 * NASTY.len());
+    assert_eq!(out.1[0].corporate_actions.len(), 3 * NASTY.len());
+    out
+}
+
+fn corporate_actions_keep_their_commit_order_and_go_with_their_run(store: &mut dyn Store) -> Outcome {
+    let day = |i: u32, logs: Vec<CorporateActionLog>| DayBatch {
+        day_index: i,
+        corporate_actions: logs,
+        ..DayBatch::default()
+    };
+    let days = [
+        // Not in symbol order within the day: the store keeps the order of the batch.
+        day(0, vec![corporate("2024-06-03", "600000.SH", 1), corporate("2024-06-03", "000001.SZ", 2)]),
+        day(1, Vec::new()),
+        day(2, vec![corporate("2024-06-05", "000001.SZ", 3)]),
+    ];
+    store.begin_run(&meta("actions")).unwrap();
+    for b in &days {
+        store.commit_day("actions", b).unwrap();
+    }
+    store.finish_run("actions", RunStatus::Finished).unwrap();
+    let stored = store.load_run("actions").unwrap();
+    assert_eq!(stored.corporate_actions, days.iter().flat_map(|b| b.corporate_actions.clone()).collect::<Vec<_>>());
+    // Deleted with the run: a new run of the same id starts with none.
+    store.delete_run("actions").unwrap();
+    store.begin_run(&meta("actions")).unwrap();
+    store.commit_day("actions", &day(0, Vec::new())).unwrap();
+    store.finish_run("actions", RunStatus::Finished).unwrap();
+    let out = read_all(store);
+    assert_eq!((out.1[0].corporate_actions.len(), out.1[0].last_day_index), (0, Some(0)));
     out
 }
 
@@ -195,11 +241,22 @@ fn orders_keep_their_last_state_and_runs_their_order(store: &mut dyn Store) -> O
     out
 }
 
+/// A synthetic market with a cash dividend for every stock on day 40 and a 10-for-1 bonus
+/// issue with a dividend on day 80, so that runs hold stocks through ex-dates.
 fn panel() -> janus_data::Panel {
-    janus_data::generate(
+    let mut p = janus_data::generate(
         &janus_data::GenConfig { n_symbols: 40, n_days: 120, ..Default::default() },
         &Default::default(),
-    )
+    );
+    let dividend = CorporateAction { cash_dividend: Price(1_000), ..Default::default() };
+    let bonus = CorporateAction { cash_dividend: Price(500), share_ratio: Rate::from_f64(0.1), ..Default::default() };
+    p.actions = [(40, dividend), (80, bonus)]
+        .into_iter()
+        .flat_map(|(day, action)| (0..p.n_symbols() as u32).map(move |sid| janus_data::DayAction { day, sid, action }))
+        .collect();
+    p.adj_factor = janus_data::adj_factor_from_actions(&p);
+    p.derive_limits(&Default::default());
+    p
 }
 
 fn an_engine_run_stores_every_row(store: &mut dyn Store) -> Outcome {
@@ -211,6 +268,8 @@ fn an_engine_run_stores_every_row(store: &mut dyn Store) -> Outcome {
         .unwrap();
     let out = read_all(store);
     assert!(!out.1[0].executions.is_empty() && !out.1[0].risk_events.is_empty());
+    let dates: std::collections::BTreeSet<_> = out.1[0].corporate_actions.iter().map(|c| c.date).collect();
+    assert_eq!(dates.into_iter().collect::<Vec<_>>(), [p.dates[40], p.dates[80]], "held through both ex-dates");
     out
 }
 
@@ -277,6 +336,7 @@ fn check(kind: Kind, name: &str, scenario: fn(&mut dyn Store) -> Outcome) {
         assert_eq!(g.orders, e.orders, "{kind:?}: orders");
         assert_eq!(g.risk_events, e.risk_events, "{kind:?}: risk events");
         assert_eq!(g.executions, e.executions, "{kind:?}: executions");
+        assert_eq!(g.corporate_actions, e.corporate_actions, "{kind:?}: corporate actions");
     }
     assert_eq!(got, expected, "{kind:?}");
     if kind == Kind::Memory {
@@ -295,6 +355,7 @@ macro_rules! conformance {
                 hostile_text_and_extreme_numbers_round_trip_exactly,
                 a_retried_day_is_never_written_twice,
                 orders_keep_their_last_state_and_runs_their_order,
+                corporate_actions_keep_their_commit_order_and_go_with_their_run,
                 an_engine_run_stores_every_row,
                 a_run_that_died_resumes_to_the_same_rows);
         }

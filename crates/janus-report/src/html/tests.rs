@@ -91,6 +91,7 @@ fn busy_run() -> (RunRecord, Analysis) {
             detail: String::new(),
         }],
         executions: vec![fill(5, 1, Side::Buy, 10.0), fill(8, 2, Side::Sell, 9.5)],
+        corporate_actions: Vec::new(),
         last_day_index: Some(4),
     };
     let bench = crate::Benchmark {

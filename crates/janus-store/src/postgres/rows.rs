@@ -7,7 +7,8 @@ use crate::codec;
 use crate::persistent::{days_to_write, Fault};
 use chrono::NaiveDate;
 use janus_core::{
-    AccountSnapshot, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price, RiskEvent, StoreError,
+    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, Money, Order, OrderId, PositionSnapshot, Price,
+    RiskEvent, StoreError,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,10 @@ type RiskCols<'a> = (Vec<i64>, Vec<i64>, Vec<NaiveDate>, Vec<&'a str>, Vec<i64>,
 /// Column vectors of fills: day, seq, date, order id, symbol, side, [price, quantity,
 /// commission, taxes, reference price, slippage].
 type ExecCols<'a> = (Vec<i64>, Vec<i64>, Vec<NaiveDate>, Vec<i64>, Vec<&'a str>, Vec<&'a str>, [Vec<i64>; 6]);
+
+/// Column vectors of corporate actions: day, seq, date, symbol, [shares before, bonus shares,
+/// rights shares, rights paid, dividend, dividend tax, reference price].
+type CorporateCols<'a> = (Vec<i64>, Vec<i64>, Vec<NaiveDate>, Vec<&'a str>, [Vec<i64>; 7]);
 
 /// Column vectors of position rows, for `UNNEST`.
 #[derive(Default)]
@@ -70,6 +75,7 @@ pub async fn write_days_in(tx: &Transaction<'_>, io: Duration, run_id: &str, day
     let mut orders: BTreeMap<u64, (u32, &Order)> = BTreeMap::new();
     let mut risk: RiskCols = Default::default();
     let mut exec: ExecCols = Default::default();
+    let mut corporate: CorporateCols = Default::default();
     for d in days {
         if let Some(a) = &d.account {
             acc.0.push(d.day_index as i64);
@@ -110,6 +116,23 @@ pub async fn write_days_in(tx: &Transaction<'_>, io: Duration, run_id: &str, day
                 x.taxes.0,
                 x.reference_price.0,
                 x.slippage.0,
+            ]) {
+                col.push(v);
+            }
+        }
+        for (seq, c) in d.corporate_actions.iter().enumerate() {
+            corporate.0.push(d.day_index as i64);
+            corporate.1.push(seq as i64);
+            corporate.2.push(c.date);
+            corporate.3.push(&c.symbol);
+            for (col, v) in corporate.4.iter_mut().zip([
+                c.shares_before,
+                c.bonus_shares,
+                c.rights_shares,
+                c.rights_paid.0,
+                c.dividend.0,
+                c.dividend_tax.0,
+                c.reference_price.0,
             ]) {
                 col.push(v);
             }
@@ -231,6 +254,32 @@ pub async fn write_days_in(tx: &Transaction<'_>, io: Duration, run_id: &str, day
         )
         .await?;
     }
+    if !corporate.0.is_empty() {
+        let [before, bonus, rights, paid, dividend, tax, reference] = &corporate.4;
+        statement(
+            tx,
+            io,
+            "INSERT INTO corporate_actions (run_id, day_index, seq, date, symbol, shares_before, bonus_shares,
+                 rights_shares, rights_paid, dividend, dividend_tax, reference_price)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::date[], $5::text[], $6::bigint[],
+                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])",
+            &[
+                &run_id,
+                &corporate.0,
+                &corporate.1,
+                &corporate.2,
+                &corporate.3,
+                before,
+                bonus,
+                rights,
+                paid,
+                dividend,
+                tax,
+                reference,
+            ],
+        )
+        .await?;
+    }
     // The active positions are those of the last day written.
     statement(tx, io, "DELETE FROM positions_active WHERE run_id = $1", &[&run_id]).await?;
     if !final_day.positions.is_empty() {
@@ -345,4 +394,18 @@ pub fn exec_row(r: &Row) -> Result<ExecutionLog, StoreError> {
         reference_price: Price(r.get(8)),
         slippage: Money(r.get(9)),
     })
+}
+
+pub fn corporate_row(r: &Row) -> CorporateActionLog {
+    CorporateActionLog {
+        date: r.get(0),
+        symbol: r.get(1),
+        shares_before: r.get(2),
+        bonus_shares: r.get(3),
+        rights_shares: r.get(4),
+        rights_paid: Money(r.get(5)),
+        dividend: Money(r.get(6)),
+        dividend_tax: Money(r.get(7)),
+        reference_price: Price(r.get(8)),
+    }
 }

@@ -4,6 +4,7 @@
 
 use janus_core::Store;
 use janus_store::{drop_namespace, open_store_with, StoreOptions};
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,12 +51,22 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
-/// Skip a test whose server is unreachable, unless `JANUS_REQUIRE_SERVICES=1`.
+/// Skip a test whose server (or tool) is unavailable, unless `JANUS_REQUIRE_SERVICES=1`. The message
+/// goes straight to the process's stderr: the test harness captures `eprintln!` of a passing
+/// test, and a skip must show in the normal `cargo test` output.
 pub fn unavailable(what: &str, err: &dyn std::fmt::Display) {
     if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-        panic!("{what} is required (JANUS_REQUIRE_SERVICES=1) but unreachable: {err}");
+        panic!("{what} is required (JANUS_REQUIRE_SERVICES=1) but unavailable: {err}");
     }
-    eprintln!("SKIPPED: {what} is unreachable ({err}); set JANUS_REQUIRE_SERVICES=1 to make this a failure");
+    // The harness names each test's thread after the test (unless it runs them on the main one).
+    let test = match std::thread::current().name() {
+        Some(name) if name != "main" => format!(" {name}"),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED{test}: {what} is unavailable ({err}); set JANUS_REQUIRE_SERVICES=1 to make this a failure"
+    );
 }
 
 /// A store in its own namespace; the namespace is dropped with the fixture.
