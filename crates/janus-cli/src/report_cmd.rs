@@ -142,24 +142,35 @@ fn load_stored(url: &str, run_id: &str) -> Result<Loaded> {
     let cfg = FileConfig::parse(&meta.config, &format!("of stored run {run_id}"))?;
     // The config's benchmark, else the equal-weight market: that needs the run's bars, loaded
     // again as the run did. A stored run keeps no config folder: paths resolve from here.
+    // The run's bars, loaded again as the run did, for the equal-weight benchmark and the
+    // friction attribution (the twins are replayed: the engine is deterministic).
+    let panel = match stored_data_file(&meta.data_source) {
+        Some(path) => load_data(&cfg, Path::new("."), Some(&path)),
+        None if meta.data_source.starts_with("synthetic:") && cfg.data.source == "synthetic" => {
+            load_data(&cfg, Path::new("."), None)
+        }
+        None => Err(anyhow::anyhow!("unknown data source {:?}", meta.data_source)),
+    };
+    let panel = match panel {
+        Ok((panel, _)) => Some(panel),
+        Err(e) => {
+            eprintln!(
+                "note: cannot load the run's data again ({e:#}): no equal-weight benchmark (pass --benchmark FILE) \
+                 and no friction attribution"
+            );
+            None
+        }
+    };
     let benchmark = match &cfg.report.benchmark {
         Some(file) => Some(checked_benchmark(read_benchmark(file)?, &record, file)?),
-        None => {
-            let panel = match stored_data_file(&meta.data_source) {
-                Some(path) => load_data(&cfg, Path::new("."), Some(&path)),
-                None if meta.data_source.starts_with("synthetic:") && cfg.data.source == "synthetic" => {
-                    load_data(&cfg, Path::new("."), None)
-                }
-                None => Err(anyhow::anyhow!("unknown data source {:?}", meta.data_source)),
-            };
-            match panel {
-                Ok((panel, _)) => equal_weight(&panel, &record),
-                Err(e) => {
-                    eprintln!("note: no benchmark: cannot load the run's data again ({e:#}); pass --benchmark FILE");
-                    None
-                }
-            }
+        None => panel.as_ref().and_then(|p| equal_weight(p, &record)),
+    };
+    let friction = match &panel {
+        Some(p) if meta.status == janus_core::RunStatus::Finished => {
+            let refused = janus_report::refused_sells(&record);
+            Some(crate::run::friction_attribution(&cfg, Path::new("."), p, &record, &refused, true)?)
         }
+        _ => None,
     };
     Ok(Loaded {
         run_id: meta.run_id,
@@ -168,7 +179,7 @@ fn load_stored(url: &str, run_id: &str) -> Result<Loaded> {
         benchmark,
         config: Some(cfg),
         dir: None,
-        friction: None,
+        friction,
     })
 }
 

@@ -5,6 +5,7 @@
 //! Needs `chromium` (or `chromium-browser`, `google-chrome`) on PATH. Without one the test says
 //! so and passes, unless `JANUS_REQUIRE_BROWSER=1` (as CI sets), when it fails.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,7 +99,11 @@ fn the_report_renders_in_headless_chromium_with_every_chart_drawn_and_no_console
         if std::env::var("JANUS_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
             panic!("JANUS_REQUIRE_BROWSER=1 but no chromium, chromium-browser or google-chrome is on PATH");
         }
-        eprintln!("SKIPPED: no chromium on PATH; install Debian's `chromium` to run the browser test");
+        // Straight to stderr: the harness captures eprintln!, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: no chromium on PATH; install Debian's `chromium` to run the browser test"
+        );
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
