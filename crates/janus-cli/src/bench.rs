@@ -1,5 +1,6 @@
-//! `janus bench`: throughput of loading and of the engine, and peak memory, on a large
-//! synthetic market. Generation and loading are timed apart from the engine.
+//! `janus bench`: throughput of loading (CSV and Parquet, in rows per second) and of the
+//! engine, and peak memory, on a large synthetic market. Generation, writing and loading are
+//! timed apart from the engine.
 
 use crate::run::LazyProgress;
 use anyhow::{Context, Result};
@@ -20,9 +21,12 @@ pub struct BenchArgs {
     /// Generator seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Skip the CSV round trip (write, then load) and run the engine on the generated panel.
+    /// Skip the CSV round trip (write, then load).
     #[arg(long)]
     pub no_csv: bool,
+    /// Skip the Parquet round trip (write, then load).
+    #[arg(long)]
+    pub no_parquet: bool,
     /// Sell model file to run instead of the rule sell model (e.g. a LightGBM text model).
     #[arg(long)]
     pub sell_model: Option<std::path::PathBuf>,
@@ -46,6 +50,15 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Physical memory of this machine in bytes (Linux; `None` elsewhere), for the size check of
+/// synthetic markets.
+pub fn machine_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn mib(b: u64) -> String {
     format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0))
 }
@@ -60,6 +73,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let (mut store, store_url) = crate::store_cmd::open(Some(&args.store), None)?;
     let limits = janus_core::LimitRules::default();
     let g = GenConfig { seed: args.seed, n_symbols: args.symbols, n_days: args.days, ..GenConfig::default() };
+    g.validate(("--symbols", "--days"), machine_memory_bytes())?;
     println!("janus bench: {} symbols x {} days, seed {}", g.n_symbols, g.n_days, g.seed);
 
     let t = Instant::now();
@@ -68,25 +82,42 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let bars = panel.n_bars();
     println!("generate   {:>9.2} s  {} bars  ({})", gen_secs, bars, rate(bars, gen_secs));
 
-    if !args.no_csv {
-        let path = std::env::temp_dir().join(format!("janus-bench-{}.csv", std::process::id()));
+    for (skip, kind) in [(args.no_csv, "csv"), (args.no_parquet, "parquet")] {
+        if skip {
+            continue;
+        }
+        let path = std::env::temp_dir().join(format!("janus-bench-{}.{kind}", std::process::id()));
         let t = Instant::now();
-        let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        janus_data::write_csv(&panel, std::io::BufWriter::with_capacity(1 << 20, file))?;
+        if kind == "csv" {
+            let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            janus_data::write_csv(&panel, std::io::BufWriter::with_capacity(1 << 20, file))?;
+        } else {
+            janus_data::write_parquet(&panel, &path)?;
+        }
         let write_secs = t.elapsed().as_secs_f64();
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!("write csv  {:>9.2} s  {}  ({} rows)", write_secs, mib(size), rate(bars, write_secs));
+        println!("write {kind:<7} {:>6.2} s  {}  ({} rows)", write_secs, mib(size), rate(bars, write_secs));
         drop(panel);
         let t = Instant::now();
-        let loaded = janus_data::load_csv(&path, &limits);
+        let loaded = if kind == "csv" {
+            janus_data::load_csv(&path, &limits)
+        } else {
+            janus_data::load_parquet(&path, janus_data::PriceMode::Raw, None, &limits)
+        };
         let load_secs = t.elapsed().as_secs_f64();
         let _ = std::fs::remove_file(&path);
         panel = loaded?;
+        // The part of loading that derives price limits (the same for every format), timed by
+        // deriving them again.
+        let t = Instant::now();
+        panel.derive_limits(&limits);
+        let limit_secs = t.elapsed().as_secs_f64();
         println!(
-            "load csv   {:>9.2} s  load throughput {} bars/s ({})",
+            "load {kind:<8} {:>6.2} s  load throughput {} rows/s ({}), of which {:.2} s deriving limits",
             load_secs,
             (bars as f64 / load_secs) as u64,
-            rate(bars, load_secs)
+            rate(bars, load_secs),
+            limit_secs
         );
     }
 

@@ -13,10 +13,22 @@ use std::path::{Path, PathBuf};
 /// The commented default configuration, shipped with the binary.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../examples/config.toml");
 
+/// `[data]`: where the bars come from and how to read them (README: Data).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
+    /// `synthetic`, or a file (or qlib folder) relative to the config file.
     pub source: String,
+    /// `auto` (by extension, folder or CSV header), `janus`, `tushare`, `akshare`, `parquet`
+    /// or `qlib`.
+    pub format: String,
+    /// `raw` (a price off the 0.01 tick is an error) or `round_to_tick` (adjusted data,
+    /// rounded knowingly).
+    pub prices: String,
+    /// Trading-calendar file the bars are checked against.
+    pub calendar: Option<PathBuf>,
+    /// Universe file (index members by date): the buy model ranks only members.
+    pub universe: Option<PathBuf>,
     pub seed: u64,
     pub symbols: usize,
     pub days: usize,
@@ -26,7 +38,43 @@ pub struct DataConfig {
 impl Default for DataConfig {
     fn default() -> Self {
         let g = janus_data::GenConfig::default();
-        DataConfig { source: "synthetic".into(), seed: g.seed, symbols: g.n_symbols, days: g.n_days, start: g.start }
+        DataConfig {
+            source: "synthetic".into(),
+            format: "auto".into(),
+            prices: "raw".into(),
+            calendar: None,
+            universe: None,
+            seed: g.seed,
+            symbols: g.n_symbols,
+            days: g.n_days,
+            start: g.start,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The loader options of this section; relative paths are taken from `base`.
+    pub fn load_options(&self, base: &Path) -> Result<janus_data::LoadOptions> {
+        let format = janus_data::Format::parse(&self.format).with_context(|| {
+            format!("`data.format` {:?} is not one of {}", self.format, janus_data::FORMATS.join(", "))
+        })?;
+        let prices = match self.prices.as_str() {
+            "raw" => janus_data::PriceMode::Raw,
+            "round_to_tick" => janus_data::PriceMode::RoundToTick,
+            other => bail!("`data.prices` {other:?} is not \"raw\" or \"round_to_tick\""),
+        };
+        Ok(janus_data::LoadOptions {
+            format,
+            prices,
+            calendar: self.calendar.as_ref().map(|c| base.join(c)),
+            universe: self.universe.as_ref().map(|u| base.join(u)),
+            threads: 0,
+        })
+    }
+
+    /// The generator settings of this section.
+    pub fn gen_config(&self) -> janus_data::GenConfig {
+        janus_data::GenConfig { seed: self.seed, n_symbols: self.symbols, n_days: self.days, start: self.start }
     }
 }
 
@@ -134,8 +182,19 @@ impl FileConfig {
         let cfg: FileConfig = toml::from_str(text).with_context(|| format!("config {origin} is not valid"))?;
         cfg.engine().validate().with_context(|| format!("config {origin}"))?;
         cfg.strategy.validate().with_context(|| format!("config {origin}"))?;
-        if cfg.data.source == "synthetic" && (cfg.data.symbols == 0 || cfg.data.days < 2) {
-            bail!("config {origin}: `data.symbols` must be at least 1 and `data.days` at least 2");
+        cfg.data.load_options(Path::new(".")).with_context(|| format!("config {origin}"))?;
+        if cfg.data.source == "synthetic" {
+            let memory = crate::bench::machine_memory_bytes();
+            cfg.data
+                .gen_config()
+                .validate(("data.symbols", "data.days"), memory)
+                .with_context(|| format!("config {origin}"))?;
+            if cfg.data.calendar.is_some() {
+                bail!(
+                    "config {origin}: `data.calendar` checks a data file; the synthetic market keeps the exchanges' \
+                     holidays itself (remove the key, or set `data.source`)"
+                );
+            }
         }
         if let (Some(s), Some(e)) = (cfg.backtest.start, cfg.backtest.end) {
             if s > e {
@@ -199,6 +258,38 @@ mod tests {
             let msg = format!("{:#}", FileConfig::parse(&format!("[report]\n{text}\n"), "x.toml").unwrap_err());
             assert!(msg.contains(bad) && msg.contains("x.toml"), "{msg}");
         }
+    }
+
+    /// (the `[data]` lines, words the error must contain; None when valid).
+    #[test]
+    fn the_data_section_is_validated_naming_the_key_and_value() {
+        let cases: [(&str, Option<&[&str]>); 9] = [
+            ("format = \"tushare\"\nprices = \"round_to_tick\"\nsource = \"d.csv\"", None),
+            ("source = \"q\"\nformat = \"qlib\"\ncalendar = \"cal.txt\"\nuniverse = \"csi300.txt\"", None),
+            ("format = \"excel\"", Some(&["data.format", "excel", "tushare"])),
+            ("prices = \"adjusted\"", Some(&["data.prices", "adjusted", "round_to_tick"])),
+            ("symbols = 0", Some(&["data.symbols", "is 0"])),
+            ("days = 0", Some(&["data.days", "is 0"])),
+            ("days = 1", Some(&["data.days", "at least 2"])),
+            ("symbols = 90000\ndays = 100000", Some(&["data.days", "cells"])),
+            ("calendar = \"cal.txt\"", Some(&["data.calendar", "synthetic"])),
+        ];
+        for (lines, want) in cases {
+            let got = FileConfig::parse(&format!("[data]\n{lines}\n"), "x.toml");
+            match (got, want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(words)) => {
+                    let msg = format!("{e:#}");
+                    for w in words.iter().chain(&["x.toml"]) {
+                        assert!(msg.contains(w), "{lines}: no `{w}` in {msg}");
+                    }
+                }
+                (got, _) => panic!("{lines}: {:?}", got.map(|_| ())),
+            }
+        }
+        let opts = FileConfig::parse("[data]\nsource = \"d\"\ncalendar = \"c.txt\"\n", "x").unwrap().data;
+        let o = opts.load_options(Path::new("cfg")).unwrap();
+        assert_eq!(o.calendar.as_deref(), Some(Path::new("cfg/c.txt")), "relative to the config file");
     }
 
     #[test]

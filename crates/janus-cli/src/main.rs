@@ -39,7 +39,7 @@ enum Command {
     /// Write a synthetic A-share market to a long-format CSV (main board, ChiNext, STAR and
     /// Beijing codes, ST names, suspensions, limit-up and limit-down days).
     GenData {
-        /// Output CSV file.
+        /// Output file: CSV, or Parquet when it ends in .parquet or .pq.
         #[arg(long, short, default_value = "market.csv")]
         out: PathBuf,
         /// Random seed: the same seed gives the same market, byte for byte.
@@ -48,7 +48,7 @@ enum Command {
         /// Number of symbols.
         #[arg(long, default_value_t = 300)]
         symbols: usize,
-        /// Number of trading days (Monday to Friday).
+        /// Number of trading days (weekdays without the SSE/SZSE holidays of 2004-2026).
         #[arg(long, default_value_t = 750)]
         days: usize,
         /// First trading day (YYYY-MM-DD).

@@ -126,3 +126,92 @@ fn a_small_bench_prints_throughput_and_peak_memory() {
     let s = text(&out.stdout);
     assert!(s.contains("engine throughput") && s.contains("load throughput") && s.contains("peak memory"), "{s}");
 }
+
+/// A run from a tushare export, a gen-data Parquet file, and the same market as CSV: the
+/// formats agree, and the universe file limits what is bought.
+#[test]
+fn every_input_format_backtests_and_the_universe_limits_the_buys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for out in ["m.csv", "m.parquet"] {
+        let g = janus(&["gen-data", "--out", out, "--symbols", "40", "--days", "120", "--seed", "3"], p);
+        assert!(g.status.success(), "{}", text(&g.stderr));
+    }
+    let run = |cfg: &str, out: &str| {
+        std::fs::write(p.join("c.toml"), cfg).unwrap();
+        let r = janus(&["backtest", "-q", "--config", "c.toml", "--out", out, "--run-id", "x"], p);
+        assert!(r.status.success(), "{cfg}: {}", text(&r.stderr));
+        std::fs::read_to_string(p.join(out).join("x/fills.csv")).unwrap()
+    };
+    let csv = run("[data]\nsource = \"m.csv\"\n", "a");
+    let parquet = run("[data]\nsource = \"m.parquet\"\n", "b");
+    assert_eq!(csv, parquet, "Parquet and CSV of one market trade alike");
+    assert!(csv.lines().count() > 10, "the market trades");
+
+    // A universe of one name: every buy is of that name.
+    let first_buy = csv.lines().nth(1).unwrap().to_string();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "symbol").unwrap();
+    let symbol = first_buy.split(',').nth(col).unwrap().to_string();
+    std::fs::write(p.join("u.csv"), format!("date,symbol\n2021-01-04,{symbol}\n")).unwrap();
+    let only = run("[data]\nsource = \"m.csv\"\nuniverse = \"u.csv\"\n", "c");
+    let side = header.iter().position(|h| *h == "side").unwrap();
+    let buys: Vec<&str> = only.lines().skip(1).filter(|l| l.split(',').nth(side) == Some("BUY")).collect();
+    assert!(!buys.is_empty(), "the member is bought");
+    for line in buys {
+        assert_eq!(line.split(',').nth(col), Some(symbol.as_str()), "{line}");
+    }
+
+    // tushare: lots and thousands, newest first.
+    let tushare = "ts_code,trade_date,open,high,low,close,vol,amount\n\
+                   600000.SH,20240104,10.10,10.20,10.00,10.10,100,101\n\
+                   600000.SH,20240103,10.00,10.10,9.90,10.00,100,100\n\
+                   600000.SH,20240102,10.00,10.00,10.00,10.00,100,100\n";
+    std::fs::write(p.join("daily.csv"), tushare).unwrap();
+    let r = janus(&["backtest", "-q", "--data", "daily.csv", "--out", "d"], p);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
+/// (what, arguments or config, the words the error must contain).
+#[test]
+fn bad_inputs_exit_non_zero_with_the_place_and_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::write(
+        p.join("adj.csv"),
+        "date,symbol,open,high,low,close,volume\n2024-01-02,600000.SH,10.00,10.50,9.90,10.2371,1000\n",
+    )
+    .unwrap();
+    let cases: [(&str, Vec<&str>, &str, Vec<&str>); 5] = [
+        (
+            "off-tick prices",
+            vec!["backtest", "--data", "adj.csv"],
+            "",
+            vec!["adj.csv: line 2", "10.2371", "round_to_tick"],
+        ),
+        ("zero days", vec!["gen-data", "--days", "0"], "", vec!["--days", "is 0"]),
+        ("too large a market", vec!["gen-data", "--symbols", "90000", "--days", "100000"], "", vec!["--days", "cells"]),
+        (
+            "a percentage for a fraction",
+            vec!["backtest", "--config", "c.toml"],
+            "[strategy.sell]\nstop_loss = 8\n",
+            vec!["strategy.sell.stop_loss", "0.08 means 8%"],
+        ),
+        (
+            "an unknown format",
+            vec!["backtest", "--config", "c.toml"],
+            "[data]\nformat = \"xls\"\n",
+            vec!["data.format", "xls"],
+        ),
+    ];
+    for (what, args, cfg, words) in cases {
+        std::fs::write(p.join("c.toml"), cfg).unwrap();
+        let out = janus(&args, p);
+        assert!(!out.status.success(), "{what}: succeeded");
+        let err = text(&out.stderr);
+        for w in words {
+            assert!(err.contains(w), "{what}: no `{w}` in {err}");
+        }
+        assert!(!err.contains("panicked"), "{what}: {err}");
+    }
+}

@@ -2,10 +2,12 @@
 //!
 //! Money and prices are exact fixed-point integers ([`money`]); orders move through one
 //! transition table ([`order`]); the [`state::Portfolio`] is the ledger of cash, frozen cash and
-//! positions; [`rules`] holds the A-share market rules (boards and price limits, lots, fees);
+//! positions; [`rules`] holds the A-share market rules (boards and price limits, lots, fees) and
+//! [`calendar`] the dates and numbers of those rules as they were on each day;
 //! [`journal`] defines what a run records and the [`journal::Store`] interface. No I/O here.
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod corporate;
 pub mod journal;
 pub mod money;
@@ -13,12 +15,13 @@ pub mod order;
 pub mod rules;
 pub mod state;
 
+pub use calendar::{BoardLot, DailyLimit, Listing};
 pub use corporate::{CorporateAction, DividendTax};
 pub use journal::{
-    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus,
-    RunSummary, Store, StoreError,
+    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta,
+    RunRecord, RunStatus, RunSummary, Store, StoreError,
 };
 pub use money::{parse_price, Money, Price, Qty, Rate};
 pub use order::{Order, OrderEvent, OrderId, OrderStatus, OrderType, Side};
-pub use rules::{Board, FeeSchedule, Fees, LimitRules, LotRules};
+pub use rules::{Board, Exchange, FeeSchedule, Fees, LimitRules, LotRules};
 pub use state::{Account, FillSpec, LedgerError, Portfolio, Position, SymbolId};

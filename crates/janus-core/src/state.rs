@@ -5,7 +5,7 @@ use crate::corporate::{adjust_price, CorporateAction, DividendTax};
 use crate::journal::{AccountSnapshot, CorporateActionLog, ExecutionLog, PositionSnapshot};
 use crate::money::{div_round, Money, Price, Qty};
 use crate::order::{Order, OrderEvent, Side};
-use crate::rules::FeeSchedule;
+use crate::rules::{FeeSchedule, Fees};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,11 +155,8 @@ impl Portfolio {
         fees: &FeeSchedule,
     ) -> Result<ExecutionLog, LedgerError> {
         let FillSpec { price, qty, reference, date } = exec;
-        let is_sell = order.side == Side::Sell;
         let notional = price.notional(qty);
-        let total = fees.order_fees(order.filled_notional + notional, is_sell, date);
-        let commission = total.commission - order.commission;
-        let taxes = total.taxes - order.taxes;
+        let Fees { commission, taxes } = fees.fill_fees(order, qty, price, date);
         let fee = commission + taxes;
         order.apply(OrderEvent::Fill { remaining: order.remaining() - qty }, date)?;
         order.filled += qty;

@@ -50,7 +50,7 @@ proptest! {
                     let mut o = Order::new(OrderId(next_id), format!("S{sym}"), Side::Buy, OrderType::Market, qty, date);
                     next_id += 1;
                     let n = freeze_price.notional(qty);
-                    let freeze = n + fees.order_fees(n, false, date).total();
+                    let freeze = n + fees.fill_fees(&o, qty, freeze_price, date).total();
                     if pf.accept_buy(&mut o, freeze).is_ok() {
                         open.push((o, sym, freeze_price));
                     }

@@ -7,9 +7,9 @@
 
 use crate::loader::DataError;
 use crate::panel::{flag, Panel};
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use janus_core::money::{SCALE, TICK};
-use janus_core::{Board, LimitRules, Price};
+use janus_core::{Board, DailyLimit, LimitRules, Listing, Price};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,12 +22,72 @@ pub struct GenConfig {
     pub seed: u64,
     pub n_symbols: usize,
     pub n_days: usize,
-    /// First business day (a weekend start moves to the next Monday).
+    /// First trading day (a weekend or holiday start moves to the next trading day).
     pub start: NaiveDate,
 }
 
+/// Bytes of memory one panel cell takes (prices, volume, amount, limits, flags), for the size
+/// check of [`GenConfig::validate`].
+pub const BYTES_PER_CELL: u64 = 8 * 6 + 8 * 2 + 1;
+
+/// Most codes the generator can draw (the boards' code ranges together).
+pub const MAX_SYMBOLS: usize = 10_000 + 9_999 + 2_000 + 1_000 + 70_000;
+
+impl GenConfig {
+    /// Refuse sizes that cannot be generated: no symbol, fewer than two days, more symbols
+    /// than the boards have codes, a panel past the loaders' limit of 2^32 cells, or one larger
+    /// than `memory_bytes` (the machine's memory, when known). `keys` names the two settings
+    /// in messages (`("--symbols", "--days")` or `("data.symbols", "data.days")`).
+    pub fn validate(&self, keys: (&str, &str), memory_bytes: Option<u64>) -> Result<(), DataError> {
+        let err = |key: &str, message: String| Err(DataError::GenSize { key: key.to_string(), message });
+        if self.n_symbols == 0 {
+            return err(keys.0, "is 0; the market needs at least 1 symbol".into());
+        }
+        if self.n_days < 2 {
+            return err(keys.1, format!("is {}; the market needs at least 2 trading days", self.n_days));
+        }
+        if self.n_symbols > MAX_SYMBOLS {
+            return err(
+                keys.0,
+                format!("is {}; the generator has codes for at most {MAX_SYMBOLS} symbols", self.n_symbols),
+            );
+        }
+        let cells = self.n_symbols as u64 * self.n_days as u64;
+        let bytes = cells.saturating_mul(BYTES_PER_CELL);
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        if cells > u32::MAX as u64 {
+            return err(
+                keys.1,
+                format!(
+                    "{} symbols x {} days is {cells} cells, past the 2^32 cells a panel holds (about {:.0} GiB); \
+                     use fewer symbols or days",
+                    self.n_symbols,
+                    self.n_days,
+                    gib(bytes)
+                ),
+            );
+        }
+        if let Some(mem) = memory_bytes {
+            if bytes > mem {
+                return err(
+                    keys.1,
+                    format!(
+                        "{} symbols x {} days needs about {:.1} GiB, more than this machine's {:.1} GiB of memory; \
+                         use fewer symbols or days",
+                        self.n_symbols,
+                        self.n_days,
+                        gib(bytes),
+                        gib(mem)
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for GenConfig {
-    /// 300 symbols over 750 business days from 2021-01-04, spanning the 2023-08-28 stamp-duty cut.
+    /// 300 symbols over 750 trading days from 2021-01-04, spanning the 2023-08-28 stamp-duty cut.
     fn default() -> Self {
         GenConfig {
             seed: 42,
@@ -127,10 +187,14 @@ fn step(
     market: f64,
     is_st: bool,
 ) {
-    let (up, down) = match lv.prev_close {
-        Some(pc) => rules.limits(pc, st.board, is_st),
-        None => (Price::ZERO, Price::ZERO),
+    // The limits of the day's date, board and listing age (first-day bounds wait for the open).
+    let d = i / p.n_symbols();
+    let listing = match st.list_day {
+        0 => Listing::Seasoned,
+        l => Listing::New { listed: p.dates[l], day: d.saturating_sub(l) as u32 },
     };
+    let rule = rules.daily_limit(p.dates[d], st.board, is_st, listing);
+    let (up, down) = rule.prices(lv.prev_close, Price::ZERO);
     let mut flags = flag::PRESENT | if is_st { flag::ST } else { 0 };
 
     // Suspension: a row with volume 0 and OHLC at the previous close. News still arrives.
@@ -171,7 +235,7 @@ fn step(
     }
     lv.latent = (lv.latent + r).clamp(0.6f64.ln(), 5_000f64.ln());
 
-    let limited = lv.prev_close.is_some();
+    let limited = up.is_positive();
     let (lo, hi) = if limited { (down.max(FLOOR), up) } else { (FLOOR, Price(i64::MAX)) };
     let close = to_tick(lv.latent.exp(), lo, hi);
     let pressure = lv.latent - close.as_f64().ln();
@@ -189,6 +253,14 @@ fn step(
         let high = to_tick(top.as_f64() * (0.6 * st.sigma * z[1].abs()).exp(), lo, hi).max(top);
         let low = to_tick(bottom.as_f64() * (-0.6 * st.sigma * z[2].abs()).exp(), lo, hi).min(bottom);
         (open, high, low)
+    };
+    // A listing day under first-day bounds: around its open (no issue price here), bar inside.
+    let (up, down, close, high, low) = match rule {
+        DailyLimit::FirstDay { .. } => {
+            let (u, dn) = rule.prices(None, open);
+            (u, dn, close.max(dn).min(u), high.min(u), low.max(dn))
+        }
+        _ => (up, down, close, high, low),
     };
     // Half the news a limit held back carries over to the next day: limit streaks.
     lv.latent = close.as_f64().ln() + 0.5 * pressure;
@@ -215,20 +287,10 @@ fn to_tick(yuan: f64, lo: Price, hi: Price) -> Price {
     Price(fen * (SCALE / 100)).max(lo).min(hi)
 }
 
-/// `n` Monday-to-Friday days from `start` (holidays are not modelled).
+/// `n` trading days from `start`: weekdays without the exchanges' holidays of
+/// [`crate::holidays`] (beyond its years, every weekday).
 fn business_days(start: NaiveDate, n: usize) -> Vec<NaiveDate> {
-    let mut out = Vec::with_capacity(n);
-    let mut d = start;
-    while out.len() < n {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            out.push(d);
-        }
-        match d.checked_add_days(Days::new(1)) {
-            Some(next) => d = next,
-            None => break,
-        }
-    }
-    out
+    crate::holidays::trading_days(start, n)
 }
 
 /// Unique codes across the boards in the target shares, sorted lexicographically.
@@ -462,11 +524,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn business_days_skip_weekends() {
+    fn business_days_skip_weekends_and_holidays() {
         let sat = NaiveDate::from_ymd_opt(2024, 1, 6).unwrap();
         let days = business_days(sat, 6);
         let want = ["2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12", "2024-01-15"];
         assert_eq!(days.iter().map(|d| d.to_string()).collect::<Vec<_>>(), want);
+        let before_spring_festival = NaiveDate::from_ymd_opt(2024, 2, 8).unwrap();
+        let days = business_days(before_spring_festival, 2);
+        assert_eq!(days.iter().map(|d| d.to_string()).collect::<Vec<_>>(), ["2024-02-08", "2024-02-19"]);
+    }
+
+    /// (symbols, days, machine memory, the key the error names or None).
+    #[test]
+    fn absurd_sizes_are_refused_naming_the_setting() {
+        let cases: [(usize, usize, Option<u64>, Option<&str>); 7] = [
+            (300, 750, Some(1 << 34), None),
+            (0, 750, None, Some("symbols")),
+            (300, 0, None, Some("days")),
+            (300, 1, None, Some("days")),
+            (MAX_SYMBOLS + 1, 10, None, Some("symbols")),
+            (90_000, 100_000, None, Some("days")),
+            (10_000, 100_000, Some(1 << 34), Some("days")),
+        ];
+        for (n_symbols, n_days, mem, want) in cases {
+            let g = GenConfig { n_symbols, n_days, ..GenConfig::default() };
+            match (g.validate(("symbols", "days"), mem), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(key)) => assert!(e.to_string().starts_with(key), "{n_symbols}x{n_days}: {e}"),
+                (got, _) => panic!("{n_symbols}x{n_days}: {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,23 +1,47 @@
-//! Janus market data: everything between a file of daily bars and the engine's hot loop.
+//! Janus market data: everything between the files users have and the engine's hot loop.
 //!
 //! The [`Panel`] holds all bars of a market as dense columns (dates x symbols, row-major by
 //! date) with the fields the market rules need: OHLC as exact [`janus_core::Price`]s, volume and
-//! amount, daily limit prices and per-cell flags (present, paused, ST, explicit limits).
-//! [`load_csv`] reads long-format CSV into a panel fast and refuses bad input with a
-//! [`DataError`] that names the file, line, column and value. [`generate`] builds a seeded
-//! synthetic A-share market from a [`GenConfig`] (boards, ST names, limit streaks, one-price
-//! bars, suspensions, late listings) for tests and benchmarks, and [`write_csv`] saves any panel
-//! in the format the loader reads.
+//! amount, daily limit prices, per-cell flags (present, paused, ST, explicit limits, outside
+//! the universe) and the adjustment factor. [`load`] reads every supported input into a panel:
+//! Janus CSV ([`load_csv`], fast and parallel), the tushare and akshare CSV presets with their
+//! units converted, Parquet, and qlib's binary folder; it checks the bars against a trading
+//! calendar and marks a universe's members. Every rejection is a [`DataError`] naming the file,
+//! line (or row), column and value, with advice: off-tick (adjusted) prices, symbols with
+//! spaces or case variants, limits the bar crosses, and the rest. [`generate`] builds a seeded
+//! synthetic A-share market on the exchanges' real trading days ([`holidays`]) for tests and
+//! benchmarks, and [`write_csv`] and [`write_parquet`] save any panel in a format the loaders
+//! read.
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod akshare;
+mod assemble;
+mod bulk;
+pub mod calendar;
 mod error;
 pub mod generator;
+pub mod holidays;
+mod load;
 pub mod loader;
 pub mod panel;
+pub mod parquet_bars;
+mod parquet_write;
 mod parse;
+pub mod qlib;
+mod rows;
+pub mod tushare;
+pub mod universe;
+mod values;
 
-pub use actions::{adj_factor_from_actions, actions_from_adj_factor, load_actions, merge_actions, DayAction};
+pub use actions::{actions_from_adj_factor, adj_factor_from_actions, load_actions, merge_actions, DayAction};
+pub use calendar::Calendar;
+pub use error::{Place, Unit};
 pub use generator::{generate, write_csv, GenConfig};
-pub use loader::{load_csv, load_csv_reader, DataError};
+pub use load::{load, Format, LoadOptions, FORMATS};
+pub use loader::{load_csv, load_csv_reader, load_csv_with, read_csv, CsvOptions, DataError};
 pub use panel::Panel;
+pub use parquet_bars::load_parquet;
+pub use parquet_write::{write_parquet, write_parquet_groups};
+pub use universe::Universe;
+pub use values::PriceMode;

@@ -1,65 +1,302 @@
-//! The CSV loader: long-format bars (one line per date and symbol) into a dense [`Panel`].
+//! The CSV loader: long-format bars (one line per date and symbol) into a dense [`Panel`], for
+//! Janus's own columns and for the CSV presets ([`crate::tushare`], [`crate::akshare`]).
 //!
-//! Built for ten million rows and more: one reused `csv::ByteRecord`, fields parsed straight
-//! from bytes, symbols mapped to dense ids through a hash map looked up with borrowed text, and
-//! rows kept in chunked columnar buffers (no per-row allocation, no doubling reallocation) that
-//! are scattered one field at a time into the panel, each buffer freed as soon as it is used.
-//! Every rejection names the file, the line, the column and the value, and says what to do.
+//! Built for ten million rows and more. The input is cut into blocks of whole records (a cut
+//! never falls inside a quoted field) that worker threads parse at once, each into its own
+//! [`Part`]; [`crate::rows::assemble`] merges them in input order, so the panel and the error
+//! reported do not depend on the number of threads. A block without a quote character is split
+//! by hand at commas and newlines, fields parsed straight from bytes; a block with quotes goes
+//! through the `csv` crate. Every rejection names the file, the line, the column and the value,
+//! and says what to do.
 
+use crate::assemble::assemble;
+use crate::calendar::Calendar;
 pub use crate::error::DataError;
-use crate::panel::{flag, Panel};
-use crate::parse::{fast_f64, parse_date, parse_price_bytes};
-use chrono::NaiveDate;
-use janus_core::money::{DecimalError, SCALE};
-use janus_core::{Board, LimitRules, Price};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::error::{Place, Unit};
+use crate::panel::Panel;
+use crate::rows::{Bar, Layout, Order, Part, PriceMode};
+use crate::values::shorten;
+use janus_core::{LimitRules, Price};
 use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Mutex;
 
-/// Columns every file must have, in the order the advice lists them.
+/// Columns every Janus file must have, in the order the advice lists them.
 pub const REQUIRED_COLUMNS: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
 
-/// Prices above this (100 million CNY a share) are rejected: no share trades there, and it keeps
-/// every limit computation far from integer overflow.
-const MAX_PRICE_YUAN: i64 = 100_000_000;
+/// A CSV dialect: accepted header names per field (lower case, first match wins), units and
+/// row order.
+#[derive(Debug)]
+pub struct CsvPreset {
+    pub name: &'static str,
+    pub date: &'static [&'static str],
+    pub symbol: &'static [&'static str],
+    pub open: &'static [&'static str],
+    pub high: &'static [&'static str],
+    pub low: &'static [&'static str],
+    pub close: &'static [&'static str],
+    pub volume: &'static [&'static str],
+    pub amount: &'static [&'static str],
+    pub vwap: &'static [&'static str],
+    pub limit_up: &'static [&'static str],
+    pub limit_down: &'static [&'static str],
+    pub paused: &'static [&'static str],
+    pub is_st: &'static [&'static str],
+    pub adj_factor: &'static [&'static str],
+    /// Shares per unit of the volume column (100 for lots).
+    pub volume_scale: f64,
+    /// CNY per unit of the amount column (1000 for thousands).
+    pub amount_scale: f64,
+    /// Rows must come sorted (checked), or are sorted here.
+    pub(crate) order: Order,
+    /// Bare six-digit codes get their exchange suffix (`000001` becomes `000001.SZ`).
+    pub suffix_codes: bool,
+}
 
-/// Load a long-format CSV file into a panel; limits missing from the file are derived with `rules`.
+/// Janus's own columns: sorted by date, then symbol; volume in shares, amount in CNY.
+pub const JANUS: CsvPreset = CsvPreset {
+    name: "janus",
+    date: &["date"],
+    symbol: &["symbol"],
+    open: &["open"],
+    high: &["high"],
+    low: &["low"],
+    close: &["close"],
+    volume: &["volume"],
+    amount: &["amount"],
+    vwap: &["vwap"],
+    limit_up: &["limit_up"],
+    limit_down: &["limit_down"],
+    paused: &["paused"],
+    is_st: &["is_st"],
+    adj_factor: &["adj_factor"],
+    volume_scale: 1.0,
+    amount_scale: 1.0,
+    order: Order::Strict,
+    suffix_codes: false,
+};
+
+/// What a CSV load needs besides the bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct CsvOptions<'a> {
+    pub preset: &'a CsvPreset,
+    pub prices: PriceMode,
+    pub calendar: Option<&'a Calendar>,
+    /// Parsing threads (0: one per core, at most 4).
+    pub threads: usize,
+    /// Bytes per parallel block (0: 8 MiB); small values exercise the block seams in tests.
+    pub block_bytes: usize,
+}
+
+impl Default for CsvOptions<'_> {
+    fn default() -> Self {
+        CsvOptions { preset: &JANUS, prices: PriceMode::Raw, calendar: None, threads: 0, block_bytes: 0 }
+    }
+}
+
+/// Load a Janus long-format CSV file into a panel; limits missing from the file are derived
+/// with `rules`.
 pub fn load_csv(path: &Path, rules: &LimitRules) -> Result<Panel, DataError> {
+    load_csv_with(path, &CsvOptions::default(), rules)
+}
+
+/// Load a CSV file of any preset.
+pub fn load_csv_with(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Result<Panel, DataError> {
     let file = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|source| DataError::Open { file: file.clone(), source })?;
-    load_csv_reader(f, &file, rules)
+    read_csv(f, &file, opts, rules)
 }
 
-/// Load long-format CSV from any reader; `source` names it in error messages.
+/// Load Janus long-format CSV from any reader; `source` names it in error messages.
 pub fn load_csv_reader<R: Read>(reader: R, source: &str, rules: &LimitRules) -> Result<Panel, DataError> {
-    let mut rdr =
-        csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 18).from_reader(reader);
-    let header = rdr.byte_headers().map_err(|e| read_error(source, 1, &e))?.clone();
-    if header.is_empty() {
+    read_csv(reader, source, &CsvOptions::default(), rules)
+}
+
+/// Bytes per block handed to a worker: large enough that per-block symbol tables stay few.
+const BLOCK: usize = 8 << 20;
+
+/// Load CSV of any preset from any reader.
+pub fn read_csv<R: Read>(
+    mut reader: R,
+    source: &str,
+    opts: &CsvOptions<'_>,
+    rules: &LimitRules,
+) -> Result<Panel, DataError> {
+    let read_err =
+        |e: std::io::Error, line: u64| DataError::Read { at: Place::line(source, line), message: e.to_string() };
+    // The header line.
+    let block_size = if opts.block_bytes == 0 { BLOCK } else { opts.block_bytes };
+    let mut buf: Vec<u8> = Vec::with_capacity(block_size + (1 << 16));
+    let header_end = loop {
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            break Some(i);
+        }
+        if fill(&mut reader, &mut buf, 1 << 16).map_err(|e| read_err(e, 1))? == 0 {
+            break None;
+        }
+    };
+    let header_line = &buf[..header_end.unwrap_or(buf.len())];
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(header_line);
+    let mut header = csv::ByteRecord::new();
+    let got = rdr
+        .read_byte_record(&mut header)
+        .map_err(|e| DataError::Read { at: Place::line(source, 1), message: e.to_string() })?;
+    if !got || header.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(DataError::Empty { file: source.to_string() });
     }
-    let cols = Columns::from_header(&header, source)?;
-    let mut b = Builder::new(source, cols);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => b.push(&rec)?,
-            Ok(false) => break,
-            Err(e) => return Err(read_error(source, b.prev_line + 1, &e)),
+    let cols = Columns::from_header(&header, source, opts.preset)?;
+    let layout = Layout {
+        order: opts.preset.order,
+        limits: cols.limit_up.is_some() && cols.limit_down.is_some(),
+        adj: cols.adj.is_some(),
+        unit: Unit::Line,
+        prices: opts.prices,
+    };
+    buf.drain(..header_end.map_or(buf.len(), |i| i + 1));
+
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+        n => n,
+    };
+    let ctx = Ctx { file: source, cols: &cols, layout, preset: opts.preset };
+    let mut parts: Vec<Option<Part>> = Vec::new();
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (block_tx, block_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(threads * 2);
+    let (part_tx, part_rx) = mpsc::channel::<(usize, Part)>();
+    let block_rx = Mutex::new(block_rx);
+    std::thread::scope(|scope| -> Result<(), DataError> {
+        let (ctx, failed, block_rx) = (&ctx, &failed, &block_rx);
+        for _ in 0..threads {
+            let part_tx = part_tx.clone();
+            scope.spawn(move || loop {
+                let next = match block_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((k, start_line, block)) = next else { return };
+                let part = ctx.parse_block(&block, start_line);
+                if part.error.is_some() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                if part_tx.send((k, part)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(part_tx);
+        // Cut the input into blocks of whole records.
+        let mut line = 2u64;
+        let mut k = 0;
+        let mut eof = false;
+        let mut result = Ok(());
+        while !failed.load(std::sync::atomic::Ordering::Relaxed) {
+            let need_more = !eof && buf.len() < block_size;
+            if need_more {
+                let want = block_size.saturating_sub(buf.len()).max(block_size.min(1 << 16));
+                match fill(&mut reader, &mut buf, want) {
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(e) => {
+                        result = Err(read_err(e, line));
+                        break;
+                    }
+                }
+                continue;
+            }
+            if buf.is_empty() {
+                break;
+            }
+            // The last record boundary inside the block size (else the last one buffered);
+            // everything at the end of the input.
+            let cut = if eof && buf.len() <= block_size {
+                buf.len()
+            } else {
+                match record_cut(&buf[..block_size.min(buf.len())]) {
+                    0 => record_cut(&buf),
+                    c => c,
+                }
+            };
+            if cut == 0 {
+                if eof {
+                } else {
+                    // One record longer than what is buffered: read on.
+                    match fill(&mut reader, &mut buf, block_size.clamp(1 << 16, 1 << 20)) {
+                        Ok(0) => eof = true,
+                        Ok(_) => {}
+                        Err(e) => {
+                            result = Err(read_err(e, line));
+                            break;
+                        }
+                    }
+                    continue;
+                }
+            }
+            let cut = if cut == 0 { buf.len() } else { cut };
+            let rest = buf.split_off(cut);
+            let block = std::mem::replace(&mut buf, rest);
+            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+            if block_tx.send((k, line, block)).is_err() {
+                break;
+            }
+            line += lines;
+            k += 1;
+        }
+        drop(block_tx);
+        parts.resize_with(k, || None);
+        for (k, part) in part_rx {
+            parts[k] = Some(part);
+        }
+        result
+    })?;
+    // Blocks after a failed one may be missing; assemble stops at the first error anyway.
+    let parts: Vec<Part> = parts.into_iter().map_while(|p| p).collect();
+    assemble(parts, source, layout, opts.calendar, rules)
+}
+
+/// Append up to `want` bytes; returns how many were read (0 at the end of the input).
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + want, 0);
+    let mut got = 0;
+    while got < want {
+        match reader.read(&mut buf[start + got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start + got);
+                return Err(e);
+            }
         }
     }
-    b.finish(rules)
+    buf.truncate(start + got);
+    Ok(got)
 }
 
-fn read_error(file: &str, line: u64, e: &csv::Error) -> DataError {
-    let line = e.position().map_or(line, |p| p.line());
-    DataError::Read { file: file.to_string(), line, message: e.to_string() }
+/// The end of the last whole record in `buf`: just after the last newline outside quotes
+/// (an even number of quote characters before it, as RFC 4180 escapes a quote by doubling
+/// it). 0 when there is none.
+fn record_cut(buf: &[u8]) -> usize {
+    if memchr::memchr(b'"', buf).is_none() {
+        return memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    }
+    let mut in_quotes = false;
+    let mut cut = 0;
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => cut = i + 1,
+            _ => {}
+        }
+    }
+    cut
 }
 
-/// Where each known column sits in the header.
+/// Where each known column sits in the header, and its name there (for messages).
 struct Columns {
     n: usize,
+    names: Vec<String>,
     date: usize,
     symbol: usize,
     open: usize,
@@ -73,32 +310,33 @@ struct Columns {
     limit_down: Option<usize>,
     paused: Option<usize>,
     is_st: Option<usize>,
+    adj: Option<usize>,
 }
 
 impl Columns {
-    fn from_header(header: &csv::ByteRecord, file: &str) -> Result<Columns, DataError> {
+    fn from_header(header: &csv::ByteRecord, file: &str, preset: &CsvPreset) -> Result<Columns, DataError> {
         let names: Vec<String> = header
             .iter()
             .enumerate()
             .map(|(i, raw)| {
                 let raw = if i == 0 { raw.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(raw) } else { raw };
-                String::from_utf8_lossy(raw).trim().to_ascii_lowercase()
+                String::from_utf8_lossy(raw).trim().to_lowercase()
             })
             .collect();
-        let find = |name: &str| -> Result<Option<usize>, DataError> {
-            let mut hits = names.iter().enumerate().filter(|(_, n)| n.as_str() == name).map(|(i, _)| i);
-            let first = hits.next();
-            if hits.next().is_some() {
-                return Err(DataError::DuplicateColumn { file: file.to_string(), column: name.to_string() });
+        for (i, n) in names.iter().enumerate() {
+            if !n.is_empty() && names[..i].contains(n) {
+                return Err(DataError::DuplicateColumn { file: file.to_string(), column: n.clone() });
             }
-            Ok(first)
-        };
+        }
+        let find = |aliases: &[&str]| aliases.iter().find_map(|a| names.iter().position(|n| n == a));
+        let required = [preset.date, preset.symbol, preset.open, preset.high, preset.low, preset.close, preset.volume];
         let mut req = [0usize; 7];
-        for (slot, name) in req.iter_mut().zip(REQUIRED_COLUMNS) {
-            *slot = find(name)?.ok_or_else(|| DataError::MissingColumn {
+        for (slot, aliases) in req.iter_mut().zip(required) {
+            *slot = find(aliases).ok_or_else(|| DataError::MissingColumn {
                 file: file.to_string(),
-                column: name,
+                column: aliases[0],
                 found: shorten(&names.join(",")),
+                needs: required.iter().map(|a| a[0]).collect::<Vec<_>>().join(","),
             })?;
         }
         Ok(Columns {
@@ -110,438 +348,186 @@ impl Columns {
             low: req[4],
             close: req[5],
             volume: req[6],
-            amount: find("amount")?,
-            vwap: find("vwap")?,
-            limit_up: find("limit_up")?,
-            limit_down: find("limit_down")?,
-            paused: find("paused")?,
-            is_st: find("is_st")?,
+            amount: find(preset.amount),
+            vwap: find(preset.vwap),
+            limit_up: find(preset.limit_up),
+            limit_down: find(preset.limit_down),
+            paused: find(preset.paused),
+            is_st: find(preset.is_st),
+            adj: find(preset.adj_factor),
+            names,
         })
     }
 }
 
-/// A growable column stored in fixed-size chunks: pushing never copies what is already there,
-/// and a consumed chunk is freed at once, which keeps the loader's peak memory low.
-struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+/// The fields of one record: byte ranges into one buffer.
+struct Fields<'a> {
+    buf: &'a [u8],
+    ranges: &'a [(usize, usize)],
 }
 
-const CHUNK: usize = 1 << 16;
-
-/// No symbol id.
-const NONE: u32 = u32::MAX;
-
-impl<T: Copy> Chunked<T> {
-    fn new() -> Self {
-        Chunked { chunks: Vec::new() }
+impl<'a> Fields<'a> {
+    #[inline]
+    fn get(&self, i: usize) -> &'a [u8] {
+        let (a, b) = self.ranges[i];
+        self.buf[a..b].trim_ascii()
     }
     #[inline]
-    fn push(&mut self, v: T) {
-        match self.chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(v),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(v);
-                self.chunks.push(c);
-            }
-        }
+    fn opt(&self, i: Option<usize>) -> &'a [u8] {
+        i.map_or(&b""[..], |i| self.get(i))
     }
 }
 
-/// Move every row's value into its panel cell, freeing the row buffer chunk by chunk.
-fn scatter<T: Copy>(dst: &mut [T], cells: &Chunked<u32>, src: Chunked<T>) {
-    for (cc, sc) in cells.chunks.iter().zip(src.chunks) {
-        for (&cell, v) in cc.iter().zip(sc) {
-            dst[cell as usize] = v;
-        }
-    }
-}
-
-/// FxHash (as in rustc): much faster than SipHash for short symbol keys. Ids do not depend on
-/// the hasher (they follow first appearance, then sorting), so determinism is unaffected.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// The rows read so far, column by column, plus what the order checks need.
-struct Builder<'a> {
+/// What every worker shares.
+struct Ctx<'a> {
     file: &'a str,
-    cols: Columns,
-    ids: HashMap<String, u32, BuildHasherDefault<FxHasher>>,
-    names: Vec<String>,
-    /// By id: the id of the row that followed it last time, for guessing the next id.
-    next_of: Vec<u32>,
-    first_of_day: u32,
-    dates: Vec<NaiveDate>,
-    last_date_raw: Vec<u8>,
-    prev_sym: Option<u32>,
-    prev_line: u64,
-    day: Chunked<u32>,
-    sym: Chunked<u32>,
-    open: Chunked<Price>,
-    high: Chunked<Price>,
-    low: Chunked<Price>,
-    close: Chunked<Price>,
-    volume: Chunked<f64>,
-    amount: Chunked<f64>,
-    limit_up: Chunked<Price>,
-    limit_down: Chunked<Price>,
-    flags: Chunked<u8>,
+    cols: &'a Columns,
+    layout: Layout,
+    preset: &'a CsvPreset,
 }
 
-impl<'a> Builder<'a> {
-    fn new(file: &'a str, cols: Columns) -> Self {
-        Builder {
-            file,
-            cols,
-            ids: HashMap::default(),
-            names: Vec::new(),
-            next_of: Vec::new(),
-            first_of_day: NONE,
-            dates: Vec::new(),
-            last_date_raw: Vec::new(),
-            prev_sym: None,
-            prev_line: 1,
-            day: Chunked::new(),
-            sym: Chunked::new(),
-            open: Chunked::new(),
-            high: Chunked::new(),
-            low: Chunked::new(),
-            close: Chunked::new(),
-            volume: Chunked::new(),
-            amount: Chunked::new(),
-            limit_up: Chunked::new(),
-            limit_down: Chunked::new(),
-            flags: Chunked::new(),
+impl Ctx<'_> {
+    /// Parse one block of whole records whose first line is `start_line`.
+    fn parse_block(&self, block: &[u8], start_line: u64) -> Part {
+        let mut part = Part::new(self.file, self.layout);
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(self.cols.n + 1);
+        if memchr::memchr(b'"', block).is_none() {
+            // Every comma and newline in one vectorized pass; a record ends at each newline.
+            let mut line = start_line;
+            let mut a = 0;
+            let mut row_start = 0;
+            let seps = memchr::memchr2_iter(b',', b'\n', block).chain(std::iter::once(block.len()));
+            for p in seps {
+                let end_of_row = p == block.len() || block[p] == b'\n';
+                if !end_of_row {
+                    ranges.push((a, p));
+                    a = p + 1;
+                    continue;
+                }
+                let end = if p > a && block[p - 1] == b'\r' { p - 1 } else { p };
+                if p == block.len() && row_start == block.len() {
+                    break;
+                }
+                if ranges.is_empty() && end == row_start {
+                    // An empty line, skipped as the csv crate does.
+                } else {
+                    ranges.push((a, end));
+                    if let Err(e) = self.row(&mut part, &Fields { buf: block, ranges: &ranges }, line) {
+                        part.error = Some(e);
+                        return part;
+                    }
+                }
+                ranges.clear();
+                line += 1;
+                a = p + 1;
+                row_start = a;
+            }
+            return part;
+        }
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(block);
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            let line = |rec: &csv::ByteRecord| start_line + rec.position().map_or(0, |p| p.line() - 1);
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {
+                    ranges.clear();
+                    ranges.extend((0..rec.len()).filter_map(|i| rec.range(i)).map(|r| (r.start, r.end)));
+                    let fields = Fields { buf: rec.as_slice(), ranges: &ranges };
+                    if let Err(e) = self.row(&mut part, &fields, line(&rec)) {
+                        part.error = Some(e);
+                        return part;
+                    }
+                }
+                Ok(false) => return part,
+                Err(e) => {
+                    let at = start_line + e.position().map_or(0, |p| p.line() - 1);
+                    part.error = Some(DataError::Read { at: Place::line(self.file, at), message: e.to_string() });
+                    return part;
+                }
+            }
         }
     }
 
-    fn push(&mut self, rec: &csv::ByteRecord) -> Result<(), DataError> {
-        let line = rec.position().map_or(self.prev_line + 1, |p| p.line());
-        let at = At { file: self.file, line };
-        let c = &self.cols;
-        if rec.len() != c.n {
-            return Err(DataError::FieldCount { file: at.file.to_string(), line, expected: c.n, found: rec.len() });
+    /// One record into the part.
+    #[inline]
+    fn row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(), DataError> {
+        let c = self.cols;
+        if f.ranges.len() != c.n {
+            let at = Place::line(self.file, line);
+            return Err(DataError::FieldCount { at, expected: c.n, found: f.ranges.len() });
         }
-        let field = |i: usize| rec.get(i).unwrap_or_default().trim_ascii();
-        let field_opt = |i: Option<usize>| i.map_or(&b""[..], field);
-
-        // Date and symbol, and the order check: rows must be sorted by date, then symbol.
-        let raw_date = field(c.date);
-        let mut new_day = false;
-        if self.dates.is_empty() || raw_date != self.last_date_raw.as_slice() {
-            let date = parse_date(raw_date).ok_or_else(|| at.bad_date(raw_date))?;
-            match self.dates.last() {
-                Some(&last) if date < last => {
-                    let sym = String::from_utf8_lossy(field(c.symbol)).into_owned();
-                    return Err(self.unsorted(line, date, sym));
-                }
-                Some(&last) if date == last => {}
-                _ => {
-                    self.dates.push(date);
-                    new_day = true;
-                }
+        let mut code = [0u8; 9];
+        let mut raw_sym = f.get(c.symbol);
+        if self.preset.suffix_codes {
+            if let Some(s) = suffix_code(raw_sym, &mut code) {
+                raw_sym = s;
             }
-            self.last_date_raw.clear();
-            self.last_date_raw.extend_from_slice(raw_date);
         }
-        let raw_sym = field(c.symbol);
-        let sym = match std::str::from_utf8(raw_sym) {
-            Ok(s) if !s.is_empty() => s,
-            _ => return Err(at.err_symbol(raw_sym)),
+        let (date, new_day) = part.date_text(f.get(c.date), &c.names[c.date], raw_sym, line)?;
+        let id = part.symbol(raw_sym, &c.names[c.symbol], new_day, date, line)?;
+        let at = part.at(line);
+        let mode = self.layout.prices;
+        let name = |i: usize| c.names[i].as_str();
+        let open = at.price(f.get(c.open), name(c.open), mode)?;
+        let high = at.price(f.get(c.high), name(c.high), mode)?;
+        let low = at.price(f.get(c.low), name(c.low), mode)?;
+        let close = at.price(f.get(c.close), name(c.close), mode)?;
+        let volume = at
+            .non_negative(f.get(c.volume), name(c.volume))?
+            .ok_or_else(|| at.bad_number(b"", name(c.volume), "empty value"))?
+            * self.preset.volume_scale;
+        let mut amount = match c.amount {
+            Some(i) => at.non_negative(f.get(i), name(i))?.map_or(f64::NAN, |a| a * self.preset.amount_scale),
+            None => f64::NAN,
         };
-        if !new_day {
-            if let Some(prev) = self.prev_sym {
-                match sym.cmp(self.names[prev as usize].as_str()) {
-                    std::cmp::Ordering::Greater => {}
-                    std::cmp::Ordering::Equal => {
-                        return Err(DataError::Duplicate {
-                            file: at.file.to_string(),
-                            line,
-                            date: self.dates.last().copied().unwrap_or_default(),
-                            symbol: sym.to_string(),
-                            first_line: self.prev_line,
-                        })
-                    }
-                    std::cmp::Ordering::Less => {
-                        let date = self.dates.last().copied().unwrap_or_default();
-                        return Err(self.unsorted(line, date, sym.to_string()));
+        if amount.is_nan() {
+            if let Some(i) = c.vwap {
+                if let Some(vwap) = at.non_negative(f.get(i), name(i))? {
+                    amount = vwap * volume;
+                    if !amount.is_finite() {
+                        return Err(at.not_finite(f.get(i), name(i)));
                     }
                 }
             }
         }
-
-        // Prices and their consistency.
-        let open = at.price(field(c.open), "open")?;
-        let high = at.price(field(c.high), "high")?;
-        let low = at.price(field(c.low), "low")?;
-        let close = at.price(field(c.close), "close")?;
-        if high < low {
-            return Err(DataError::HighBelowLow { file: at.file.to_string(), line, high, low });
-        }
-        for (column, value) in [("open", open), ("close", close)] {
-            if value < low || value > high {
-                let file = at.file.to_string();
-                return Err(DataError::OutsideRange { file, line, column, value, low, high });
-            }
-        }
-        let volume =
-            at.non_negative(field(c.volume), "volume")?.ok_or_else(|| at.bad_number(b"", "volume", "empty value"))?;
-        let mut amount = at.non_negative(field_opt(c.amount), "amount")?.unwrap_or(f64::NAN);
-        if c.amount.is_none() || amount.is_nan() {
-            if let Some(vwap) = at.non_negative(field_opt(c.vwap), "vwap")? {
-                amount = vwap * volume;
-                if !amount.is_finite() {
-                    return Err(at.not_finite(field_opt(c.vwap), "vwap"));
-                }
-            }
-        }
-        let paused = at.flag(field_opt(c.paused), "paused")?;
-        let is_st = at.flag(field_opt(c.is_st), "is_st")?;
-        let mut flags = flag::PRESENT;
-        if paused || volume == 0.0 {
-            flags |= flag::PAUSED;
-        }
-        if is_st {
-            flags |= flag::ST;
-        }
-
-        // Explicit limits count only when both are given; a lone one is still validated.
-        let (raw_up, raw_down) = (field_opt(c.limit_up), field_opt(c.limit_down));
-        let up = if raw_up.is_empty() { None } else { Some(at.price(raw_up, "limit_up")?) };
-        let down = if raw_down.is_empty() { None } else { Some(at.price(raw_down, "limit_down")?) };
-        let (up, down) = match (up, down) {
-            (Some(up), Some(down)) => {
-                if down > up {
-                    return Err(DataError::LimitsInverted { file: at.file.to_string(), line, up, down });
-                }
-                flags |= flag::EXPLICIT_LIMITS;
-                (up, down)
-            }
-            _ => (Price::ZERO, Price::ZERO),
+        let paused = match c.paused {
+            Some(i) => at.flag(f.get(i), name(i))?,
+            None => false,
         };
-
-        // Rows come in the same symbol order day after day, so guess the id first: the symbol
-        // that followed the previous row's last time (or opened the previous day).
-        let guess = if new_day { self.first_of_day } else { self.prev_sym.map_or(NONE, |p| self.next_of[p as usize]) };
-        let id = match self.names.get(guess as usize) {
-            Some(name) if name == sym => guess,
-            _ => match self.ids.get(sym) {
-                Some(&id) => id,
-                None => {
-                    let id = self.names.len() as u32;
-                    self.ids.insert(sym.to_string(), id);
-                    self.names.push(sym.to_string());
-                    self.next_of.push(NONE);
-                    id
-                }
-            },
+        let st = match c.is_st {
+            Some(i) => at.flag(f.get(i), name(i))?,
+            None => false,
         };
-        match self.prev_sym {
-            Some(p) if !new_day => self.next_of[p as usize] = id,
-            _ => self.first_of_day = id,
-        }
-        self.day.push((self.dates.len() - 1) as u32);
-        self.sym.push(id);
-        self.open.push(open);
-        self.high.push(high);
-        self.low.push(low);
-        self.close.push(close);
-        self.volume.push(volume);
-        self.amount.push(amount);
-        if c.limit_up.is_some() && c.limit_down.is_some() {
-            self.limit_up.push(up);
-            self.limit_down.push(down);
-        }
-        self.flags.push(flags);
-        self.prev_sym = Some(id);
-        self.prev_line = line;
-        Ok(())
-    }
-
-    fn unsorted(&self, line: u64, date: NaiveDate, symbol: String) -> DataError {
-        DataError::Unsorted {
-            file: self.file.to_string(),
-            line,
-            date,
-            symbol: shorten(&symbol),
-            prev_date: self.dates.last().copied().unwrap_or_default(),
-            prev_symbol: self.prev_sym.map(|s| self.names[s as usize].clone()).unwrap_or_default(),
-            prev_line: self.prev_line,
-        }
-    }
-
-    /// Sort the symbols, build the dense panel and scatter the rows into it.
-    fn finish(self, rules: &LimitRules) -> Result<Panel, DataError> {
-        if self.dates.is_empty() {
-            return Err(DataError::Empty { file: self.file.to_string() });
-        }
-        let (n_dates, n_sym) = (self.dates.len(), self.names.len());
-        let n_cells = n_dates.checked_mul(n_sym).filter(|&n| n <= u32::MAX as usize).ok_or(DataError::TooLarge {
-            file: self.file.to_string(),
-            dates: n_dates,
-            symbols: n_sym,
-        })?;
-
-        let mut order: Vec<u32> = (0..n_sym as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
-        let mut rank = vec![0u32; n_sym];
-        for (r, &id) in order.iter().enumerate() {
-            rank[id as usize] = r as u32;
-        }
-        let mut names = self.names;
-        let mut symbols = Vec::with_capacity(n_sym);
-        for &id in &order {
-            symbols.push(std::mem::take(&mut names[id as usize]));
-        }
-        drop(self.ids);
-
-        // Turn (day, first-seen id) into the cell index, reusing the day buffer in place.
-        let mut cells = self.day;
-        for (dc, sc) in cells.chunks.iter_mut().zip(self.sym.chunks) {
-            for (d, s) in dc.iter_mut().zip(sc) {
-                *d = *d * n_sym as u32 + rank[s as usize];
+        let limit = |i: Option<usize>| -> Result<Option<Price>, DataError> {
+            match i {
+                Some(i) if !f.get(i).is_empty() => at.price(f.get(i), name(i), mode).map(Some),
+                _ => Ok(None),
             }
-        }
-
-        let mut p = Panel {
-            dates: self.dates,
-            boards: symbols.iter().map(|s| Board::from_symbol(s)).collect(),
-            symbols,
-            ..Panel::default()
         };
-        p.flags = vec![0; n_cells];
-        scatter(&mut p.flags, &cells, self.flags);
-        p.open = vec![Price::ZERO; n_cells];
-        scatter(&mut p.open, &cells, self.open);
-        p.high = vec![Price::ZERO; n_cells];
-        scatter(&mut p.high, &cells, self.high);
-        p.low = vec![Price::ZERO; n_cells];
-        scatter(&mut p.low, &cells, self.low);
-        p.close = vec![Price::ZERO; n_cells];
-        scatter(&mut p.close, &cells, self.close);
-        p.volume = vec![0.0; n_cells];
-        scatter(&mut p.volume, &cells, self.volume);
-        p.amount = vec![f64::NAN; n_cells];
-        scatter(&mut p.amount, &cells, self.amount);
-        p.limit_up = vec![Price::ZERO; n_cells];
-        scatter(&mut p.limit_up, &cells, self.limit_up);
-        p.limit_down = vec![Price::ZERO; n_cells];
-        scatter(&mut p.limit_down, &cells, self.limit_down);
-        drop(cells);
-        p.derive_limits(rules);
-        Ok(p)
+        let (up, down) = (limit(c.limit_up)?, limit(c.limit_down)?);
+        let adj = match c.adj {
+            Some(i) => at.factor(f.opt(Some(i)), name(i))?,
+            None => f64::NAN,
+        };
+        let bar = Bar { open, high, low, close, volume, amount, up, down, adj, paused, st };
+        part.push(date, id, &bar, line)
     }
 }
 
-/// The place of the row being read, and the errors it can raise.
-struct At<'a> {
-    file: &'a str,
-    line: u64,
-}
-
-impl At<'_> {
-    fn bad_date(&self, raw: &[u8]) -> DataError {
-        DataError::BadDate { file: self.file.to_string(), line: self.line, value: show(raw) }
+/// A bare six-digit A-share code with its exchange suffix, written into `out`: `6`/`9`
+/// Shanghai (but `92` Beijing), `0`/`2`/`3` Shenzhen, `4`/`8` Beijing. `None` for anything else.
+pub(crate) fn suffix_code<'a>(raw: &[u8], out: &'a mut [u8; 9]) -> Option<&'a [u8]> {
+    if raw.len() != 6 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    fn err_symbol(&self, raw: &[u8]) -> DataError {
-        DataError::BadSymbol { file: self.file.to_string(), line: self.line, value: show(raw) }
-    }
-    fn bad_number(&self, raw: &[u8], column: &str, reason: &str) -> DataError {
-        let (file, line) = (self.file.to_string(), self.line);
-        DataError::BadNumber { file, line, column: column.to_string(), value: show(raw), reason: reason.to_string() }
-    }
-    fn not_finite(&self, raw: &[u8], column: &str) -> DataError {
-        DataError::NotFinite {
-            file: self.file.to_string(),
-            line: self.line,
-            column: column.to_string(),
-            value: show(raw),
-        }
-    }
-
-    /// A price, exact to 0.0001, strictly positive.
-    fn price(&self, raw: &[u8], column: &str) -> Result<Price, DataError> {
-        match parse_price_bytes(raw) {
-            Ok(p) if p.0 <= 0 => Err(DataError::NonPositivePrice {
-                file: self.file.to_string(),
-                line: self.line,
-                column: column.to_string(),
-                value: show(raw),
-            }),
-            Ok(p) if p.0 > MAX_PRICE_YUAN * SCALE => Err(self.bad_number(raw, column, "too large for a price")),
-            Ok(p) => Ok(p),
-            Err(DecimalError::NotFinite) => Err(self.not_finite(raw, column)),
-            Err(e) => Err(self.bad_number(raw, column, &e.to_string())),
-        }
-    }
-
-    /// A finite, non-negative float; `None` when the field is empty.
-    fn non_negative(&self, raw: &[u8], column: &str) -> Result<Option<f64>, DataError> {
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        let v: f64 = fast_f64(raw)
-            .or_else(|| std::str::from_utf8(raw).ok().and_then(|s| s.parse().ok()))
-            .ok_or_else(|| self.bad_number(raw, column, "not a decimal number"))?;
-        if !v.is_finite() {
-            return Err(self.not_finite(raw, column));
-        }
-        if v < 0.0 {
-            return Err(DataError::Negative {
-                file: self.file.to_string(),
-                line: self.line,
-                column: column.to_string(),
-                value: show(raw),
-            });
-        }
-        Ok(Some(v + 0.0)) // `+ 0.0` turns -0 into 0
-    }
-
-    /// 0/1/true/false in any case; empty is false.
-    fn flag(&self, raw: &[u8], column: &str) -> Result<bool, DataError> {
-        match raw {
-            b"" | b"0" => Ok(false),
-            b"1" => Ok(true),
-            _ if raw.eq_ignore_ascii_case(b"true") => Ok(true),
-            _ if raw.eq_ignore_ascii_case(b"false") => Ok(false),
-            _ => Err(DataError::BadFlag {
-                file: self.file.to_string(),
-                line: self.line,
-                column: column.to_string(),
-                value: show(raw),
-            }),
-        }
-    }
-}
-
-/// A value for an error message: lossy UTF-8, cut short if long.
-fn show(raw: &[u8]) -> String {
-    shorten(&String::from_utf8_lossy(raw))
-}
-
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    match s.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_string(),
-    }
+    let ex: &[u8; 3] = match (raw[0], raw[1]) {
+        (b'9', b'2') => b".BJ",
+        (b'6' | b'9', _) => b".SH",
+        (b'0' | b'2' | b'3', _) => b".SZ",
+        (b'4' | b'8', _) => b".BJ",
+        _ => return None,
+    };
+    out[..6].copy_from_slice(raw);
+    out[6..].copy_from_slice(ex);
+    Some(&out[..])
 }

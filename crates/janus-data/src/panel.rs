@@ -2,7 +2,7 @@
 //! day's cross-section is contiguous. Indexed by dense integers in the engine's hot loop.
 
 use chrono::NaiveDate;
-use janus_core::{Board, LimitRules, Price, SymbolId};
+use janus_core::{Board, DailyLimit, LimitRules, Listing, Price, SymbolId};
 
 /// Bit flags per cell.
 pub mod flag {
@@ -14,6 +14,9 @@ pub mod flag {
     pub const ST: u8 = 4;
     /// Limit prices came from the data rather than being derived.
     pub const EXPLICIT_LIMITS: u8 = 8;
+    /// Not a member of the universe file's index that day (set only when a universe file is
+    /// loaded: without one every symbol is a member). Buy models leave such cells out.
+    pub const OUT_OF_UNIVERSE: u8 = 16;
 }
 
 /// All bars of a market. Cell `(d, s)` is at index `d * n_symbols + s`.
@@ -114,12 +117,17 @@ impl Panel {
         }
     }
 
-    /// Fill in derived limit prices for every present cell without explicit ones, from the
-    /// symbol's previous present close, its board and its ST flag.
+    /// Fill in derived limit prices for every present cell without explicit ones, by the rules
+    /// of its date ([`janus_core::calendar`] with the config's explicit values over it): from the
+    /// symbol's previous close (the ex-rights reference price on an ex-date), its board, its ST
+    /// flag and its trading days since listing. A day without a limit (a new listing's free
+    /// days, a first bar without a previous close) gets limit prices of zero. A listing day
+    /// under first-day bounds takes them around its own open: the panel has no issue price.
     pub fn derive_limits(&mut self, rules: &LimitRules) {
         let n = self.n_symbols();
-        // Day by day with each symbol's last close at hand: contiguous memory access.
+        // Day by day with each symbol's last close and first bar at hand: contiguous memory access.
         let mut prev: Vec<Option<Price>> = vec![None; n];
+        let mut first: Vec<Option<usize>> = vec![None; n];
         for d in 0..self.n_dates() {
             // On an ex-date the limits come from the ex-rights reference price, not the close.
             for a in self.actions_on(d) {
@@ -127,22 +135,64 @@ impl Panel {
                     prev[a.sid as usize] = Some(a.action.reference_price(pc));
                 }
             }
-            for (s, last) in prev.iter_mut().enumerate() {
+            let date = self.dates[d];
+            // The day's rule of a seasoned name depends only on its board and ST flag: look
+            // each up once a day, not once a cell (the calendar walks dated rules).
+            let mut seasoned: [[Option<DailyLimit>; 2]; 4] = [[None; 2]; 4];
+            for s in 0..n {
                 let i = d * n + s;
                 let f = self.flags[i];
                 if f & flag::PRESENT == 0 {
                     continue;
                 }
+                let listed_at = *first[s].get_or_insert(d);
                 if f & flag::EXPLICIT_LIMITS == 0 {
-                    let (up, down) = match *last {
-                        Some(pc) => rules.limits(pc, self.boards[s], f & flag::ST != 0),
-                        None => (Price::ZERO, Price::ZERO),
+                    let (board, st) = (self.boards[s], f & flag::ST != 0);
+                    let rule = match listing_at(&self.dates, listed_at, d) {
+                        Listing::New { day, .. } if day < NEW_LISTING_DAYS => {
+                            rules.daily_limit(date, board, st, listing_at(&self.dates, listed_at, d))
+                        }
+                        _ => *seasoned[board_index(board)][st as usize]
+                            .get_or_insert_with(|| rules.daily_limit(date, board, st, Listing::Seasoned)),
                     };
-                    self.limit_up[i] = up;
-                    self.limit_down[i] = down;
+                    (self.limit_up[i], self.limit_down[i]) = rule.prices(prev[s], self.open[i]);
                 }
-                *last = Some(self.close[i]);
+                prev[s] = Some(self.close[i]);
             }
         }
     }
+
+    /// Where `sid` stands in its listing life on `day`, as [`Panel::derive_limits`] sees it.
+    /// The panel has no listing dates: a symbol whose first bar comes after the panel's first
+    /// date listed on that bar; one present from the first date listed before the data began
+    /// (a data set that starts on a listing day treats that listing as seasoned). Reads no
+    /// bar after `day`.
+    pub fn listing(&self, day: usize, sid: SymbolId) -> Listing {
+        match (0..=day.min(self.n_dates().saturating_sub(1))).find(|&d| self.is_present(d, sid)) {
+            Some(first) => listing_at(&self.dates, first, day),
+            None => Listing::Seasoned,
+        }
+    }
+}
+
+/// Trading days after a listing during which its own rules may apply (the longest, STAR's and
+/// the registration-system boards', is five); later its limits are a seasoned name's.
+const NEW_LISTING_DAYS: u32 = 8;
+
+fn board_index(board: Board) -> usize {
+    match board {
+        Board::Main => 0,
+        Board::ChiNext => 1,
+        Board::Star => 2,
+        Board::Beijing => 3,
+    }
+}
+
+/// The listing of a symbol whose first bar is on day `first`, seen on `day` (see
+/// [`Panel::listing`]).
+fn listing_at(dates: &[NaiveDate], first: usize, day: usize) -> Listing {
+    if first == 0 {
+        return Listing::Seasoned;
+    }
+    Listing::New { listed: dates[first], day: day.saturating_sub(first) as u32 }
 }

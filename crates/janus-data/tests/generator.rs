@@ -4,7 +4,7 @@
 mod common;
 
 use janus_core::money::TICK;
-use janus_core::{Board, LimitRules};
+use janus_core::{Board, LimitRules, Price};
 use janus_data::panel::flag;
 use janus_data::{generate, load_csv, write_csv, GenConfig, Panel};
 use std::time::Instant;
@@ -85,12 +85,16 @@ fn the_default_market_has_every_friction_the_engine_must_handle() {
     assert!(paused > 100 && (paused as f64) < 0.05 * bars, "paused bars: {paused}");
     assert!((5..=40).contains(&st_names), "ST names: {st_names}");
     assert!(late >= 1, "late listings: {late}");
-    // A late listing has no rows before its first one, whose limits are unknown.
+    // A late listing has no rows before its first one, whose limits are its board's listing-day
+    // rule: none, or first-day bounds around its open (main board before 2023-04-10).
     for s in (0..n).filter(|&s| !p.is_present(0, s as u32)) {
         let first = (0..p.n_dates()).find(|&d| p.is_present(d, s as u32)).expect("lists at some point");
         assert!((first..p.n_dates()).all(|d| p.is_present(d, s as u32)), "no gaps after listing");
         let i = p.idx(first, s as u32);
-        assert_eq!((p.limit_up[i].0, p.limit_down[i].0), (0, 0));
+        let bounds =
+            p.boards[s] == Board::Main && p.dates[first] < chrono::NaiveDate::from_ymd_opt(2023, 4, 10).unwrap();
+        let want = if bounds { janus_core::rules::bounds(p.open[i], 4400, 3600) } else { (Price::ZERO, Price::ZERO) };
+        assert_eq!((p.limit_up[i], p.limit_down[i]), want, "{}", p.symbols[s]);
     }
     // Some ST names on the main board trade under 5% limits.
     let st_main = present.iter().find(|&&i| {
@@ -99,7 +103,7 @@ fn the_default_market_has_every_friction_the_engine_must_handle() {
     });
     let i = *st_main.expect("an ST main-board bar");
     let prev = (0..i / n).rev().map(|d| d * n + i % n).find(|&j| p.flags[j] & flag::PRESENT != 0).unwrap();
-    assert_eq!((p.limit_up[i], p.limit_down[i]), LimitRules::default().limits(p.close[prev], Board::Main, true));
+    assert_eq!((p.limit_up[i], p.limit_down[i]), janus_core::rules::limit_prices(p.close[prev], 500));
 }
 
 #[test]

@@ -25,7 +25,7 @@ date,symbol,open,high,low,close,volume,amount,vwap,limit_up,limit_down,paused,is
 2024-01-03,600000.SH,5,5.25,4.9,5.1,300,1500,,,,TRUE,true
 20240104,000001.SZ,11.5,11.8,11.1,11.3,100,1130,,,,,
 20240104,300750.SZ,111,111,100.5,101.25,100,,,,,,
-20240104,688001.SH,30.123,40,30,35,900,31500,,,,,
+20240104,688001.SH,30.12,40,30,35,900,31500,,,,,
 ";
 
 #[test]
@@ -69,7 +69,7 @@ fn a_small_csv_loads_into_the_exact_panel() {
         assert!(pl.amount[i].is_nan());
     }
     let i = at(2, 3);
-    assert_eq!((pl.open[i], pl.limit_up[i], pl.flags[i]), (Price(301_230), Price::ZERO, flag::PRESENT));
+    assert_eq!((pl.open[i], pl.limit_up[i], pl.flags[i]), (Price(301_200), Price::ZERO, flag::PRESENT));
     // 600000.SH has no bar on day 2.
     assert!(!pl.is_present(2, 2));
 }
@@ -169,8 +169,8 @@ fn unsorted_rows_are_reported_with_the_row_they_follow() {
     let text = format!("{H}\n{ROW}\n2024-01-02,600001.SH,10,11,9,10.5,100\n2024-01-02,600000.SH,10,11,9,10.5,100");
     let err = load(&text).unwrap_err();
     match &err {
-        DataError::Unsorted { line, prev_line, prev_symbol, .. } => {
-            assert_eq!((*line, *prev_line, prev_symbol.as_str()), (4, 3, "600001.SH"));
+        DataError::Unsorted { at, prev_line, prev_symbol, .. } => {
+            assert_eq!((at.line, *prev_line, prev_symbol.as_str()), (4, 3, "600001.SH"));
         }
         other => panic!("want Unsorted, got {other:?}"),
     }

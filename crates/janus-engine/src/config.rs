@@ -46,15 +46,23 @@ impl Default for FillConfig {
     }
 }
 
+/// Fees. Commission is a broker's price and always comes from here; stamp duty and transfer fee
+/// follow the dated history of `janus_core::calendar` unless given: `stamp_duty_before` and
+/// `stamp_duty_after` are rates on sells before and from `stamp_duty_change_date` (each replaces
+/// the history on its side of the date), `transfer_rate` a rate on the value of both sides on
+/// every date and exchange.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeesConfig {
     pub commission_rate: f64,
     pub min_commission: f64,
-    pub stamp_duty_before: f64,
-    pub stamp_duty_after: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stamp_duty_before: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stamp_duty_after: Option<f64>,
     pub stamp_duty_change_date: NaiveDate,
-    pub transfer_rate: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_rate: Option<f64>,
 }
 
 impl Default for FeesConfig {
@@ -63,10 +71,10 @@ impl Default for FeesConfig {
         FeesConfig {
             commission_rate: f.commission.as_f64(),
             min_commission: f.min_commission.as_f64(),
-            stamp_duty_before: f.stamp_duty_before.as_f64(),
-            stamp_duty_after: f.stamp_duty_after.as_f64(),
+            stamp_duty_before: None,
+            stamp_duty_after: None,
             stamp_duty_change_date: f.stamp_duty_change_date,
-            transfer_rate: f.transfer.as_f64(),
+            transfer_rate: None,
         }
     }
 }
@@ -77,10 +85,10 @@ impl FeesConfig {
         FeeSchedule {
             commission: Rate::from_f64(self.commission_rate),
             min_commission: Money::from_yuan(self.min_commission),
-            stamp_duty_before: Rate::from_f64(self.stamp_duty_before),
-            stamp_duty_after: Rate::from_f64(self.stamp_duty_after),
+            stamp_duty_before: self.stamp_duty_before.map(Rate::from_f64),
+            stamp_duty_after: self.stamp_duty_after.map(Rate::from_f64),
             stamp_duty_change_date: self.stamp_duty_change_date,
-            transfer: Rate::from_f64(self.transfer_rate),
+            transfer: self.transfer_rate.map(Rate::from_f64),
         }
     }
 }
@@ -106,16 +114,21 @@ impl Default for RiskConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Market rules: board lots and price limits, by board and date unless given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MarketConfig {
-    pub lot: i64,
+    /// One lot for every board (buys in whole lots, odd lots only to close). Without it each
+    /// board has its own: 100 on the main boards and ChiNext, at least 200 then 1-share steps
+    /// on STAR, at least 100 then 1-share steps on Beijing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<i64>,
     pub limits: LimitRules,
 }
 
-impl Default for MarketConfig {
-    fn default() -> Self {
-        MarketConfig { lot: LotRules::default().lot, limits: LimitRules::default() }
+impl MarketConfig {
+    pub fn lot_rules(&self) -> LotRules {
+        LotRules { lot: self.lot }
     }
 }
 
@@ -324,18 +337,29 @@ impl EngineConfig {
             "must be a positive amount of CNY",
         )?;
         check(self.initial_cash < 1e14, "initial_cash", "is too large for the fixed-point ledger (max 1e14 CNY)")?;
-        check(self.market.lot > 0, "market.lot", "must be a positive number of shares")?;
+        if let Some(lot) = self.market.lot {
+            check(lot > 0, "market.lot", "must be a positive number of shares")?;
+        }
         let f = &self.fees;
         for (k, v) in [
-            ("fees.commission_rate", f.commission_rate),
-            ("fees.min_commission", f.min_commission),
+            ("fees.commission_rate", Some(f.commission_rate)),
+            ("fees.min_commission", Some(f.min_commission)),
             ("fees.stamp_duty_before", f.stamp_duty_before),
             ("fees.stamp_duty_after", f.stamp_duty_after),
             ("fees.transfer_rate", f.transfer_rate),
         ] {
-            check(v.is_finite() && v >= 0.0, k, "must be a non-negative number")?;
+            if let Some(v) = v {
+                check(v.is_finite() && v >= 0.0, k, "must be a non-negative number")?;
+            }
         }
         check(f.commission_rate < 0.1, "fees.commission_rate", "is a fraction (0.00025 = 0.025%), not a percentage")?;
+        for (k, v) in [
+            ("fees.stamp_duty_before", f.stamp_duty_before),
+            ("fees.stamp_duty_after", f.stamp_duty_after),
+            ("fees.transfer_rate", f.transfer_rate),
+        ] {
+            check(!v.is_some_and(|v| v >= 0.1), k, "is a fraction (0.001 = 0.1%), not a percentage")?;
+        }
         let v = self.fill.volume_participation;
         check(
             v > 0.0 && v <= 1.0,
@@ -364,8 +388,10 @@ impl EngineConfig {
             "must be \"subscribe\" or \"decline\"",
         )?;
         let r = &self.risk;
+        not_a_percentage("risk.max_position_pct", r.max_position_pct, true)?;
         check(r.max_position_pct > 0.0 && r.max_position_pct <= 1.0, "risk.max_position_pct", "must be in (0, 1]")?;
         check(r.max_positions > 0, "risk.max_positions", "must be at least 1")?;
+        not_a_percentage("risk.circuit_breaker_pct", r.circuit_breaker_pct, false)?;
         check(r.circuit_breaker_pct > 0.0, "risk.circuit_breaker_pct", "must be positive (e.g. 0.05 for 5%)")?;
         for (k, bps) in [
             ("market.limits.main_bps", self.market.limits.main_bps),
@@ -374,7 +400,9 @@ impl EngineConfig {
             ("market.limits.beijing_bps", self.market.limits.beijing_bps),
             ("market.limits.st_bps", self.market.limits.st_bps),
         ] {
-            check((1..10_000).contains(&bps), k, "must be between 1 and 9999 basis points")?;
+            if let Some(bps) = bps {
+                check((1..10_000).contains(&bps), k, "must be between 1 and 9999 basis points")?;
+            }
         }
         Ok(())
     }
@@ -431,8 +459,23 @@ impl StrategyConfig {
         ] {
             check(v.is_finite() && v >= 0.0, k, "must be a non-negative fraction (0 turns the rule off)")?;
         }
+        // A fall of 100% or more never happens: such a value was meant as a percentage.
+        not_a_percentage("strategy.sell.trailing_stop", s.trailing_stop, false)?;
+        not_a_percentage("strategy.sell.stop_loss", s.stop_loss, false)?;
         Ok(())
     }
+}
+
+/// A fraction key given as a percentage (`stop_loss = 8` for 8%): an error saying how to write
+/// it. `one_allowed` when 1 (100%) is a meaningful value of the key.
+fn not_a_percentage(key: &str, v: f64, one_allowed: bool) -> Result<(), ConfigError> {
+    if v > 1.0 || (v == 1.0 && !one_allowed) {
+        return Err(ConfigError {
+            key: key.into(),
+            message: format!("is {v}, which reads as a percentage; it is a fraction: {} means {v}%", v / 100.0),
+        });
+    }
+    Ok(())
 }
 
 fn quoted(kinds: &[&str]) -> String {
@@ -458,6 +501,72 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().key, "strategy.buy.path");
         c.buy.path = Some("scores.csv".into());
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn market_and_fee_values_are_optional_overrides_checked_by_key() {
+        use janus_core::{Board, BoardLot, Exchange};
+        let mut c = EngineConfig::default();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.market.lot_rules().board(Board::Star), BoardLot { min: 200, step: 1 }, "lots by board");
+        c.market.lot = Some(100);
+        assert_eq!(c.market.lot_rules().board(Board::Star), BoardLot { min: 100, step: 100 }, "one lot for all");
+        c.market.lot = Some(0);
+        assert_eq!(c.validate().unwrap_err().key, "market.lot");
+        let mut c = EngineConfig::default();
+        c.market.limits.star_bps = Some(10_000);
+        assert_eq!(c.validate().unwrap_err().key, "market.limits.star_bps");
+        let mut c = EngineConfig::default();
+        c.fees.stamp_duty_after = Some(5.0);
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.key, "fees.stamp_duty_after");
+        assert!(e.message.contains("fraction"), "{}", e.message);
+        c.fees.stamp_duty_after = Some(-0.001);
+        assert_eq!(c.validate().unwrap_err().key, "fees.stamp_duty_after");
+        // Without values the schedule is the history; with one, that value wins on its dates.
+        let date = chrono::NaiveDate::from_ymd_opt(2008, 5, 5).unwrap();
+        let notional = Money::from_yuan(100_000.0);
+        let history = EngineConfig::default().fees.schedule();
+        assert_eq!(
+            history.order_fees(Exchange::Shenzhen, false, date, 10_000, notional).taxes,
+            Money::from_yuan(102.55)
+        );
+        let mut flat = EngineConfig::default().fees;
+        (flat.stamp_duty_before, flat.transfer_rate) = (Some(0.001), Some(0.00001));
+        let flat = flat.schedule();
+        assert_eq!(flat.order_fees(Exchange::Shenzhen, false, date, 10_000, notional).taxes, Money::from_yuan(1.0));
+        assert_eq!(flat.order_fees(Exchange::Shenzhen, true, date, 10_000, notional).taxes, Money::from_yuan(101.0));
+    }
+
+    /// (key, value given as a percentage, the fraction the message must suggest).
+    #[test]
+    fn a_fraction_given_as_a_percentage_names_the_key_and_the_fraction() {
+        let cases = [
+            ("strategy.sell.stop_loss", 8.0, "0.08 means 8%"),
+            ("strategy.sell.trailing_stop", 10.0, "0.1 means 10%"),
+            ("risk.max_position_pct", 20.0, "0.2 means 20%"),
+            ("risk.circuit_breaker_pct", 5.0, "0.05 means 5%"),
+            ("strategy.sell.stop_loss", 1.0, "0.01 means 1%"),
+        ];
+        for (key, v, want) in cases {
+            let mut e = EngineConfig::default();
+            let mut s = StrategyConfig::default();
+            match key {
+                "strategy.sell.stop_loss" => s.sell.stop_loss = v,
+                "strategy.sell.trailing_stop" => s.sell.trailing_stop = v,
+                "risk.max_position_pct" => e.risk.max_position_pct = v,
+                _ => e.risk.circuit_breaker_pct = v,
+            }
+            let err = e.validate().and_then(|_| s.validate()).unwrap_err();
+            assert_eq!(err.key, key);
+            assert!(err.to_string().contains(want) && err.to_string().contains(key), "{err}");
+        }
+        let mut e = EngineConfig::default();
+        e.risk.max_position_pct = 1.0;
+        assert!(e.validate().is_ok(), "one position may take everything");
+        let mut s = StrategyConfig::default();
+        s.sell.take_profit = 2.0;
+        assert!(s.validate().is_ok(), "a take profit of 200% is a fraction above 1");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use crate::matcher::match_order;
 use crate::risk::{PendingBuy, RiskContext, RiskManager};
 use crate::strategy::{Decisions, Intent, Strategy, StrategyView};
 use janus_core::{
-    DayBatch, FillSpec, LotRules, Money, Order, OrderEvent, OrderId, Portfolio, RiskEvent, RiskReason, RunMeta,
-    RunStatus, Side, Store, StoreError, SymbolId,
+    DayBatch, FillSpec, Money, Order, OrderEvent, OrderId, Portfolio, RiskEvent, RiskReason, RunMeta, RunStatus, Side,
+    Store, StoreError, SymbolId,
 };
 use janus_data::Panel;
 use std::ops::Range;
@@ -57,8 +57,6 @@ pub struct Backtest<'a> {
     next_order_id: u64,
     /// Orders placed after the last close, waiting for the next bar.
     pending: Vec<(Order, SymbolId)>,
-    /// What corporate actions did to holdings, in order.
-    pub corporate_log: Vec<janus_core::CorporateActionLog>,
     /// Ids of the sells waiting in `pending` for their halted stock to trade again.
     queued: std::collections::BTreeSet<u64>,
     refused_sell: Vec<bool>,
@@ -72,7 +70,7 @@ impl<'a> Backtest<'a> {
         let initial = Money::from_yuan(cfg.initial_cash);
         let risk = RiskManager {
             cfg: cfg.risk.clone(),
-            lot: LotRules { lot: cfg.market.lot },
+            lot: cfg.market.lot_rules(),
             limits: cfg.market.limits,
             fees: if cfg.frictions.costs { cfg.fees.schedule() } else { janus_core::FeeSchedule::free() },
             frictions: cfg.frictions,
@@ -85,7 +83,6 @@ impl<'a> Backtest<'a> {
             next_order_id: 1,
             pending: Vec::new(),
             queued: Default::default(),
-            corporate_log: Vec::new(),
             refused_sell: vec![false; panel.n_symbols()],
             peak: initial,
             prev_total: initial,
@@ -172,10 +169,11 @@ impl<'a> Backtest<'a> {
         batch.orders.clear();
         batch.risk_events.clear();
         batch.executions.clear();
+        batch.corporate_actions.clear();
         let panel = self.panel;
         let date = panel.dates[day];
         self.portfolio.start_day(date, |sid| panel.is_tradable(day, sid));
-        self.apply_corporate_actions(day);
+        self.apply_corporate_actions(day, batch);
         self.match_pending(day, batch)?;
 
         // The close: mark to market, release T+1, snapshot.
@@ -222,8 +220,9 @@ impl<'a> Backtest<'a> {
 
     /// Corporate actions whose ex-date is today, before the open: holdings get their bonus
     /// shares, dividends and rights, and the orders placed last evening are restated in the
-    /// new shares and prices (a sell of the whole holding still sells all of it).
-    fn apply_corporate_actions(&mut self, day: usize) {
+    /// new shares and prices (a sell of the whole holding still sells all of it). What each
+    /// action did to a holding goes into the day's batch.
+    fn apply_corporate_actions(&mut self, day: usize, batch: &mut DayBatch) {
         let panel = self.panel;
         let date = panel.dates[day];
         let tax = self.cfg.corporate_actions.tax();
@@ -234,9 +233,9 @@ impl<'a> Backtest<'a> {
             if let Some(log) =
                 self.portfolio.apply_corporate_action(a.sid, &a.action, prev_close, reference, date, tax, subscribe)
             {
-                self.corporate_log.push(log);
+                batch.corporate_actions.push(log);
             }
-            let lot = self.cfg.market.lot;
+            let lots = self.risk.lot;
             for (order, sid) in self.pending.iter_mut().filter(|(_, s)| *s == a.sid) {
                 let extra = a.action.bonus_shares(order.remaining());
                 match order.side {
@@ -247,7 +246,7 @@ impl<'a> Backtest<'a> {
                             order.quantity += extra;
                         }
                     }
-                    Side::Buy => order.quantity = (order.quantity + extra) / lot * lot,
+                    Side::Buy => order.quantity = lots.round_buy(panel.boards[*sid as usize], order.quantity + extra),
                 }
                 if let janus_core::OrderType::Limit(p) = order.order_type {
                     let adjusted = janus_core::corporate::adjust_price(p, reference, prev_close);
@@ -289,7 +288,7 @@ impl<'a> Backtest<'a> {
                 day,
                 &self.cfg.fill,
                 &self.cfg.frictions,
-                self.cfg.market.lot,
+                self.risk.lot.step(panel.boards[sid as usize]),
                 volume_used,
             );
             let oid = order.id.0;
@@ -300,13 +299,9 @@ impl<'a> Backtest<'a> {
                     // cash that is not there.
                     let fees = &self.risk.fees;
                     let budget = order.frozen_cash + self.portfolio.account.available_cash;
-                    while qty > 0 && {
-                        let n = order.filled_notional + price.notional(qty);
-                        price.notional(qty) + fees.order_fees(n, false, date).total()
-                            - fees.order_fees(order.filled_notional, false, date).total()
-                            > budget
-                    } {
-                        qty -= self.cfg.market.lot;
+                    let step = self.risk.lot.step(panel.boards[sid as usize]);
+                    while qty > 0 && price.notional(qty) + fees.fill_fees(&order, qty, price, date).total() > budget {
+                        qty = (qty - step).max(0);
                     }
                 }
                 if qty > 0 {
@@ -431,9 +426,9 @@ impl<'a> Backtest<'a> {
             let sid = intent.sid;
             let close = panel.close[panel.idx(day, sid)];
             let freeze_price = self.risk.freeze_price(panel, day, sid, intent.order_type);
-            let qty = intent.qty.unwrap_or_else(|| self.risk.size_buy(&self.portfolio, close, freeze_price, date));
+            let qty = intent.qty.unwrap_or_else(|| self.risk.size_buy(&self.portfolio, panel, day, sid, freeze_price));
             let mut order = self.new_order(intent, qty, date);
-            let freeze = self.risk.freeze_amount(freeze_price, qty, date);
+            let freeze = self.risk.freeze_amount(&order, freeze_price);
             let ctx = RiskContext {
                 panel,
                 day,

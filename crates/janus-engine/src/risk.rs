@@ -4,7 +4,8 @@
 
 use crate::config::{Frictions, RiskConfig};
 use janus_core::{
-    FeeSchedule, LimitRules, LotRules, Money, Order, OrderType, Portfolio, Price, Qty, RiskReason, Side, SymbolId,
+    Exchange, FeeSchedule, LimitRules, LotRules, Money, Order, OrderType, Portfolio, Price, Qty, RiskReason, Side,
+    SymbolId,
 };
 use janus_data::Panel;
 
@@ -42,22 +43,36 @@ pub struct RiskManager {
 
 impl RiskManager {
     /// Highest price a buy placed after `day`'s close can pay on the next day: its limit price,
-    /// or for a market order the next day's limit-up derived from today's close (what a broker
-    /// freezes for an A-share market buy).
+    /// or for a market order the next day's limit-up derived from today's close by the rules
+    /// of that day (what a broker freezes for an A-share market buy). A next day without a
+    /// limit (a new listing's first days) has no limit-up: the buy freezes at today's close,
+    /// and a dearer fill is cut to the cash there is.
     pub fn freeze_price(&self, panel: &Panel, day: usize, sid: SymbolId, order_type: OrderType) -> Price {
         match order_type {
             OrderType::Limit(p) => p,
             OrderType::Market => {
                 let close = panel.close[panel.idx(day, sid)];
-                self.limits.limits(close, panel.boards[sid as usize], panel.is_st(day, sid)).0
+                let next = panel.dates.get(day + 1).copied().unwrap_or(panel.dates[day]);
+                let listing = panel.listing(day, sid).days_later(1);
+                let rule = self.limits.daily_limit(next, panel.boards[sid as usize], panel.is_st(day, sid), listing);
+                let up = rule.prices(Some(close), close).0;
+                if up.is_positive() {
+                    up
+                } else {
+                    close
+                }
             }
         }
     }
 
-    /// Cash to freeze for a buy of `qty` at `price`, fees included.
-    pub fn freeze_amount(&self, price: Price, qty: Qty, date: chrono::NaiveDate) -> Money {
+    /// Cash to freeze for a buy `order` at `price`, fees included.
+    pub fn freeze_amount(&self, order: &Order, price: Price) -> Money {
+        self.freeze_for(Exchange::from_symbol(&order.symbol), price, order.quantity, order.created)
+    }
+
+    fn freeze_for(&self, exchange: Exchange, price: Price, qty: Qty, date: chrono::NaiveDate) -> Money {
         let notional = price.notional(qty);
-        notional + self.fees.order_fees(notional, false, date).total()
+        notional + self.fees.order_fees(exchange, false, date, qty, notional).total()
     }
 
     /// The symbol trades at `day`: it has a bar that is not halted (or halts are not simulated).
@@ -88,12 +103,16 @@ impl RiskManager {
         }
         let pos = ctx.portfolio.positions.get(&sid);
         let amount = pos.map_or(0, |p| p.amount);
-        if !self.lot.is_valid(true, order.quantity, amount) {
+        let board = panel.boards[sid as usize];
+        let lot = self.lot.board(board);
+        if !lot.is_valid_sell(order.quantity, amount) {
             return Err((
                 RiskReason::LotSize,
                 format!(
-                    "{} shares is not a multiple of {} and does not close the {amount}-share position",
-                    order.quantity, self.lot.lot
+                    "{} shares: {} sells are {} unless they close the {amount}-share position",
+                    order.quantity,
+                    board.name(),
+                    lot.describe()
                 ),
             ));
         }
@@ -135,10 +154,12 @@ impl RiskManager {
         if let Some(limit) = self.at_limit_close(panel, day, sid, Side::Buy) {
             return Err((RiskReason::LimitUp, format!("closed at limit-up {limit}")));
         }
-        if !self.lot.is_valid(false, order.quantity, 0) {
+        let board = panel.boards[sid as usize];
+        let lot = self.lot.board(board);
+        if !lot.is_valid_buy(order.quantity) {
             return Err((
                 RiskReason::LotSize,
-                format!("{} shares is not a multiple of {}", order.quantity, self.lot.lot),
+                format!("{} shares is not a valid {} buy: {}", order.quantity, board.name(), lot.describe()),
             ));
         }
         let held = pf.positions.contains_key(&sid);
@@ -180,25 +201,94 @@ impl RiskManager {
         Ok(())
     }
 
-    /// Equal-weight sizing: a buy worth `total asset / max positions` at today's close, cut to
-    /// what the available cash can freeze, in whole lots. When not even one lot fits, the
-    /// uncut size is returned so the cash check refuses it with the real figures.
-    pub fn size_buy(&self, pf: &Portfolio, close: Price, freeze_price: Price, date: chrono::NaiveDate) -> Qty {
-        let lot = self.lot.lot;
+    /// Equal-weight sizing: a buy of `sid` worth `total asset / max positions` at `day`'s close,
+    /// cut to what the available cash can freeze, in the board's lots. When not even the
+    /// board's minimum fits, the uncut size is returned so the cash check refuses it with the
+    /// real figures.
+    pub fn size_buy(&self, pf: &Portfolio, panel: &Panel, day: usize, sid: SymbolId, freeze_price: Price) -> Qty {
+        let close = panel.close[panel.idx(day, sid)];
         if !close.is_positive() || !freeze_price.is_positive() {
             return 0;
         }
+        let lot = self.lot.board(panel.boards[sid as usize]);
+        let exchange = Exchange::from_symbol(&panel.symbols[sid as usize]);
         let target = pf.total_asset().0 / self.cfg.max_positions as i64;
-        let wanted = (target / close.0 / lot * lot).max(lot);
+        let wanted = lot.round_buy(target / close.0).max(lot.min);
         let available = pf.account.available_cash;
-        let mut qty = wanted.min(available.0 / freeze_price.0 / lot * lot);
-        while qty > 0 && self.freeze_amount(freeze_price, qty, date) > available {
-            qty -= lot;
+        let mut qty = wanted.min(lot.round_buy(available.0 / freeze_price.0));
+        while qty > 0 && self.freeze_for(exchange, freeze_price, qty, panel.dates[day]) > available {
+            qty = lot.round_buy(qty - 1);
         }
         if qty == 0 {
             wanted
         } else {
             qty
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EngineConfig;
+
+    fn manager() -> RiskManager {
+        let c = EngineConfig::default();
+        RiskManager {
+            cfg: c.risk,
+            lot: c.market.lot_rules(),
+            limits: c.market.limits,
+            fees: c.fees.schedule(),
+            frictions: c.frictions,
+        }
+    }
+
+    fn panel(rows: &str) -> Panel {
+        let csv = format!("date,symbol,open,high,low,close,volume\n{rows}");
+        janus_data::load_csv_reader(csv.as_bytes(), "risk.csv", &LimitRules::default()).unwrap()
+    }
+
+    #[test]
+    fn a_market_buy_freezes_at_the_next_day_s_limit_up_by_the_rules_of_that_day() {
+        let p = panel(
+            "2020-08-20,300001.SZ,10.00,10.00,10.00,10.00,1000\n2020-08-20,688001.SH,10.00,10.00,10.00,10.00,1000\n\
+             2020-08-21,300001.SZ,10.00,10.00,10.00,10.00,1000\n2020-08-21,688001.SH,10.00,10.00,10.00,10.00,1000\n\
+             2020-08-21,688002.SH,10.00,10.00,10.00,10.00,1000\n\
+             2020-08-24,300001.SZ,10.00,10.00,10.00,10.00,1000\n2020-08-24,688001.SH,10.00,10.00,10.00,10.00,1000\n\
+             2020-08-24,688002.SH,10.00,10.00,10.00,10.00,1000\n",
+        );
+        let r = manager();
+        let freeze = |day, sym| r.freeze_price(&p, day, p.symbol_id(sym).unwrap(), OrderType::Market);
+        assert_eq!(freeze(0, "300001.SZ"), Price::from_yuan(11.0), "08-21: ChiNext still 10%");
+        assert_eq!(freeze(1, "300001.SZ"), Price::from_yuan(12.0), "08-24: 20%");
+        assert_eq!(freeze(1, "688001.SH"), Price::from_yuan(12.0));
+        assert_eq!(freeze(1, "688002.SH"), Price::from_yuan(10.0), "a new listing's free day: the close");
+        let limit = OrderType::Limit(Price::from_yuan(10.5));
+        assert_eq!(r.freeze_price(&p, 1, 0, limit), Price::from_yuan(10.5));
+    }
+
+    #[test]
+    fn the_sizer_buys_in_the_board_s_lots() {
+        let p = panel(
+            "2024-01-02,600000.SH,33.33,33.33,33.33,33.33,1000\n2024-01-02,688001.SH,33.33,33.33,33.33,33.33,1000\n",
+        );
+        let r = manager();
+        let pf = Portfolio::new(Money::from_yuan(100_000.0));
+        // 10 positions: 10,000 CNY each at 33.33 is 300.03 shares.
+        let size = |sym| r.size_buy(&pf, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        assert_eq!(size("600000.SH"), 300);
+        assert_eq!(size("688001.SH"), 300);
+        let poor = Portfolio::new(Money::from_yuan(8_000.0));
+        // 800 CNY each is less than either minimum: the uncut minimum, for the cash check to refuse.
+        let size = |sym| r.size_buy(&poor, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        assert_eq!((size("600000.SH"), size("688001.SH")), (100, 200));
+        // One position: the target is the whole account, so cash decides. 8,470 CNY buys 231
+        // shares at the freeze price of 36.66 (8,468.46) but not their fees: 230.
+        let mut one = manager();
+        one.cfg.max_positions = 1;
+        let tight = Portfolio::new(Money::from_yuan(8_470.0));
+        let size = |sym| one.size_buy(&tight, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        assert_eq!(size("688001.SH"), 230, "cut in 1-share steps");
+        assert_eq!(size("600000.SH"), 200, "cut in whole lots");
     }
 }

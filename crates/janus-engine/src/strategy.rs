@@ -132,7 +132,8 @@ impl BuyModel for MomentumBuyModel {
             if f & flag::PRESENT == 0 || f & flag::PAUSED != 0 || flags_then[s] & flag::PRESENT == 0 {
                 continue;
             }
-            if (self.skip_st && f & flag::ST != 0) || !self.allowed[s] {
+            // Outside the universe file's members that day (README: Data).
+            if (self.skip_st && f & flag::ST != 0) || !self.allowed[s] || f & flag::OUT_OF_UNIVERSE != 0 {
                 continue;
             }
             // Adjusted closes: a bonus issue between the two days is not a fall.
@@ -236,6 +237,23 @@ mod tests {
         assert_eq!(m.evaluate(&features(0.01, 0.01, 20)).reason, "max_days");
         let hold = m.evaluate(&features(0.05, 0.02, 5));
         assert_eq!((hold.probability, hold.reason), (0.0, "hold"));
+    }
+
+    #[test]
+    fn the_momentum_model_ranks_only_members_of_the_universe() {
+        let csv = "date,symbol,open,high,low,close,volume\n\
+                   2024-01-02,600000.SH,10,10,10,10,100\n2024-01-02,600001.SH,10,10,10,10,100\n\
+                   2024-01-03,600000.SH,11,11,11,11,100\n2024-01-03,600001.SH,12,12,12,12,100\n";
+        let mut panel = janus_data::load_csv_reader(csv.as_bytes(), "t.csv", &Default::default()).unwrap();
+        let cfg = BuyModelConfig { lookback: 1, ..BuyModelConfig::default() };
+        let mut scored = Vec::new();
+        MomentumBuyModel::new(&cfg, &panel).score(&panel, 1, &mut scored);
+        assert_eq!(scored.len(), 2);
+        let i = panel.idx(1, 1);
+        panel.flags[i] |= janus_data::panel::flag::OUT_OF_UNIVERSE;
+        scored.clear();
+        MomentumBuyModel::new(&cfg, &panel).score(&panel, 1, &mut scored);
+        assert_eq!(scored.iter().map(|s| s.0).collect::<Vec<_>>(), [0], "600001.SH left the index");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{cfg, market, panel, panel_with_events, run, yuan, Scripted};
-use janus_core::{Price, Side};
+use janus_core::{DayBatch, Price, RunMeta, RunRecord, RunStatus, Side, Store, StoreError};
 
 const HEADER: &str = "date,symbol,open,high,low,close,volume";
 
@@ -37,23 +37,79 @@ fn a_ten_for_ten_bonus_doubles_the_shares_and_keeps_the_value() {
     // The ex-date is not a loss: 2,000 x 10.40 = 20,800 against 1,000 x 20.00 the day before.
     let values: Vec<_> = rec.account_snapshots.iter().map(|s| s.total_value).collect();
     assert_eq!(values[2] - values[1], yuan(2_000.0 * 10.40 - 1_000.0 * 20.00));
-    let log = &rec_log(&p)[0];
-    assert_eq!((log.shares_before, log.bonus_shares, log.reference_price), (1_000, 1_000, y(10.00)));
+    // One log, for the ex-date, in the stored record.
+    let logs: Vec<_> = rec
+        .corporate_actions
+        .iter()
+        .map(|l| (l.date.to_string(), l.symbol.as_str(), l.shares_before, l.bonus_shares, l.reference_price))
+        .collect();
+    assert_eq!(logs, [("2024-01-04".to_string(), "600000.SH", 1_000, 1_000, y(10.00))]);
 }
 
-/// The engine's corporate-action log of the bonus scenario.
-fn rec_log(p: &janus_data::Panel) -> Vec<janus_core::CorporateActionLog> {
-    let mut engine = janus_engine::Backtest::new(p, cfg()).unwrap();
-    let mut s = Scripted::new(vec![(0, market(p, "600000.SH", Side::Buy, Some(1_000)))]);
-    let mut store = janus_store::MemoryStore::new();
-    let meta = janus_core::RunMeta {
+/// Fails when asked to commit a given day, like a process killed mid-run.
+struct DiesAt {
+    inner: janus_store::MemoryStore,
+    day: u32,
+}
+
+impl Store for DiesAt {
+    fn begin_run(&mut self, meta: &RunMeta) -> Result<(), StoreError> {
+        self.inner.begin_run(meta)
+    }
+    fn commit_day(&mut self, run_id: &str, batch: &DayBatch) -> Result<(), StoreError> {
+        if batch.day_index == self.day {
+            return Err(StoreError::Backend { backend: "test", message: "killed".into() });
+        }
+        self.inner.commit_day(run_id, batch)
+    }
+    fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), StoreError> {
+        self.inner.finish_run(run_id, status)
+    }
+    fn list_runs(&self) -> Result<Vec<RunMeta>, StoreError> {
+        self.inner.list_runs()
+    }
+    fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+        self.inner.load_run(run_id)
+    }
+}
+
+#[test]
+fn a_corporate_action_is_committed_with_its_day_and_a_resumed_run_records_it_once() {
+    let p = panel_with_events(HEADER, BONUS_BARS, BONUS);
+    let buy = || Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]);
+    let (whole, _) = run(&p, cfg(), &mut buy());
+    assert_eq!(whole.corporate_actions.len(), 1);
+    let meta = RunMeta {
         run_id: "t".into(),
         config: String::new(),
-        data_source: String::new(),
-        status: janus_core::RunStatus::Running,
+        data_source: "scenario".into(),
+        status: RunStatus::Running,
     };
-    engine.run(0..p.n_dates(), &mut s, &mut store, &meta, &mut |_, _| {}).unwrap();
-    engine.corporate_log.clone()
+    // Killed committing the ex-date (index 2), then after it (index 3): each time the stored
+    // record holds the action exactly when it holds its day, and the resumed run equals the
+    // uninterrupted one.
+    for killed_at in [2, 3] {
+        let mut store = DiesAt { inner: janus_store::MemoryStore::new(), day: killed_at };
+        let died = janus_engine::Backtest::new(&p, cfg()).unwrap().run(
+            0..p.n_dates(),
+            &mut buy(),
+            &mut store,
+            &meta,
+            &mut |_, _| {},
+        );
+        assert!(died.is_err());
+        let partial = store.inner.load_run("t").unwrap();
+        assert_eq!(partial.corporate_actions.len(), usize::from(killed_at > 2), "killed at {killed_at}");
+        let resume = janus_engine::Resume {
+            last_day_index: killed_at - 1,
+            last_snapshot: partial.account_snapshots.last().unwrap().clone(),
+        };
+        janus_engine::Backtest::new(&p, cfg())
+            .unwrap()
+            .run_resumable(0..p.n_dates(), &mut buy(), &mut store.inner, &meta, Some(&resume), &mut |_, _| {})
+            .unwrap();
+        assert_eq!(store.inner.load_run("t").unwrap(), whole, "killed at {killed_at}");
+    }
 }
 
 /// Buys 1,000 shares after the first close, then sells when the default exit rules say so
@@ -119,9 +175,11 @@ fn a_cash_dividend_is_paid_net_of_the_differentiated_tax_and_lowers_the_cost() {
     // Reference 10.00 - 0.50 = 9.50: limits 10.45 / 8.55.
     assert_eq!((p.limit_up[p.idx(2, sid)], p.limit_down[p.idx(2, sid)]), (y(10.45), y(8.55)));
     let buy = || Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]);
-    let (_, pf) = run(&p, cfg(), &mut buy());
+    let (rec, pf) = run(&p, cfg(), &mut buy());
     // 1,000 x 0.50 = 500 gross; held 1 day: 20% tax = 100; 400 paid.
     assert_eq!(pf.account.available_cash, yuan(100_000.0 - 10_005.10 + 400.0));
+    let log = &rec.corporate_actions[..];
+    assert_eq!((log.len(), log[0].dividend, log[0].dividend_tax), (1, yuan(500.0), yuan(100.0)));
     let pos = pf.positions.values().next().unwrap();
     assert_eq!((pos.amount, pos.cost_basis, pos.entry_price), (1_000, yuan(10_005.10 - 400.0), y(9.50)));
 
@@ -137,9 +195,11 @@ fn rights_are_subscribed_with_cash_and_sell_from_the_next_day() {
     // 10 配 3 at 8.00: reference (10.00 + 0.3 x 8.00) / 1.3 = 9.538.. -> 9.54.
     let events = "symbol,ex_date,rights_shares,rights_price\n600000.SH,2024-01-04,0.3,8.00\n";
     let p = panel_with_events(HEADER, DIVIDEND_BARS, events);
-    let (_, pf) = run(&p, cfg(), &mut Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]));
+    let (rec, pf) = run(&p, cfg(), &mut Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]));
     let pos = pf.positions.values().next().unwrap();
     assert_eq!((pos.amount, pos.sellable, pos.locked_t1), (1_300, 1_300, 0), "released at the ex-date's close");
+    let log = &rec.corporate_actions[0];
+    assert_eq!((log.rights_shares, log.rights_paid, log.reference_price), (300, yuan(2_400.0), y(9.54)));
     assert_eq!(pos.cost_basis, yuan(10_005.10 + 2_400.0));
     assert_eq!(pf.account.available_cash, yuan(100_000.0 - 10_005.10 - 2_400.0));
 

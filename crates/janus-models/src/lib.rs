@@ -180,8 +180,9 @@ impl<P: Predict + ?Sized> SellModel for ModelSellModel<P> {
     }
 }
 
-/// Which symbols a buy model may pick: present, not suspended, on an allowed board, and not ST
-/// when `skip_st` (the same universe as the built-in momentum model).
+/// Which symbols a buy model may pick: present, not suspended, a member of the universe file
+/// that day (when there is one), on an allowed board, and not ST when `skip_st` (the same
+/// universe as the built-in momentum model).
 #[derive(Clone, Debug)]
 pub struct Universe {
     pub skip_st: bool,
@@ -204,6 +205,7 @@ impl Universe {
         f & flag::PRESENT != 0
             && f & flag::PAUSED == 0
             && !(self.skip_st && f & flag::ST != 0)
+            && f & flag::OUT_OF_UNIVERSE == 0
             && self.allowed[sid as usize]
     }
 }

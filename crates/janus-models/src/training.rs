@@ -123,16 +123,16 @@ pub fn cannot_sell_next_day(panel: &Panel, day: usize, sid: SymbolId, cfg: &Engi
     if !panel.is_tradable(day, sid) || (cfg.risk.reject_at_limit_close && closed_at_limit_down) {
         return 1.0;
     }
-    let lot = cfg.market.lot;
+    let lot = cfg.market.lot_rules().board(panel.boards[sid as usize]);
     let order = Order::new(
         OrderId(0),
         panel.symbols[sid as usize].clone(),
         Side::Sell,
         OrderType::Market,
-        lot,
+        lot.min,
         panel.dates[day],
     );
-    let outcome = match_order(&order, sid, panel, day + 1, &cfg.fill, &cfg.frictions, lot, 0);
+    let outcome = match_order(&order, sid, panel, day + 1, &cfg.fill, &cfg.frictions, lot.step, 0);
     match outcome.refusal {
         Some((RiskReason::MarketSuspended | RiskReason::MarketLimitDown, _)) => 1.0,
         _ => 0.0,
@@ -292,15 +292,15 @@ mod tests {
         let cfg = EngineConfig::default();
         assert_eq!(cannot_sell_next_day(&p, 0, 0, &cfg), 0.0);
         assert_eq!(cannot_sell_next_day(&p, 1, 0, &cfg), 0.0, "day 2 opens at 10.00, above limit-down 9.45");
-        assert_eq!(cannot_sell_next_day(&p, 2, 0, &cfg), 1.0, "closed at limit-down: refused before the fill");
+        assert_eq!(cannot_sell_next_day(&p, 2, 0, &cfg), 0.0, "day 3 opens at 9.45, the limit-down is 8.51");
         assert_eq!(cannot_sell_next_day(&p, 3, 0, &cfg), 1.0, "suspended on day 4");
         assert_eq!(cannot_sell_next_day(&p, 4, 0, &cfg), 1.0, "suspended at the decision close");
         assert!(cannot_sell_next_day(&p, 5, 0, &cfg).is_nan());
-        let lenient = EngineConfig {
-            risk: janus_engine::RiskConfig { reject_at_limit_close: false, ..Default::default() },
+        let strict = EngineConfig {
+            risk: janus_engine::RiskConfig { reject_at_limit_close: true, ..Default::default() },
             ..Default::default()
         };
-        assert_eq!(cannot_sell_next_day(&p, 2, 0, &lenient), 0.0, "day 3 opens at 9.45, the limit-down is 8.51");
+        assert_eq!(cannot_sell_next_day(&p, 2, 0, &strict), 1.0, "closed at limit-down: refused before the fill");
     }
 
     #[test]
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(col("exit_ret"), vec![-0.02; 3]);
         assert_eq!(col("sell_beats_exit"), vec![1.0, 0.0, 0.0], "10.50 > 9.90; 9.45 and 9.80 are not");
         assert_eq!(col("days_to_exit"), vec![4.0, 3.0, 2.0]);
-        assert_eq!(col("cannot_sell_next_day"), vec![0.0, 1.0, 1.0]);
+        assert_eq!(col("cannot_sell_next_day"), vec![0.0, 0.0, 1.0], "day 2's limit-down close no longer refuses");
         assert_eq!(col("sell_signal"), vec![0.0, 0.0, 1.0]);
         assert_eq!(col("ret_since_entry"), vec![0.05; 3]);
         assert!((col("hold_ret_to_exit")[0] - (9.90 / 10.50 - 1.0)).abs() < 1e-12);

@@ -17,4 +17,5 @@ pub fn assert_same_panel(a: &Panel, b: &Panel) {
     let bits = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>();
     assert_eq!(bits(&a.volume), bits(&b.volume), "volume");
     assert_eq!(bits(&a.amount), bits(&b.amount), "amount");
+    assert_eq!(bits(&a.adj_factor), bits(&b.adj_factor), "adj_factor");
 }

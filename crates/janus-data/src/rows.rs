@@ -1,0 +1,440 @@
+//! Rows of any input format on their way into a [`Panel`], and the checks every row passes.
+//!
+//! Every format (CSV presets, Parquet, qlib) turns its rows into the same typed values and
+//! hands them to a [`Part`]: a run of rows held in chunked columns (no per-row allocation, no
+//! doubling reallocation), with its own symbol table, checking each row's date and symbol
+//! (order, validity) and the bar's consistency. Large inputs are read as several parts in
+//! parallel; [`crate::assemble`] merges them into the panel.
+
+use crate::error::{DataError, Place, Unit};
+use crate::panel::flag;
+use crate::parse::parse_date;
+pub(crate) use crate::values::{show, At, Kind, PriceMode};
+use janus_core::Price;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Whether rows must arrive sorted by date, then symbol (Janus CSV: checked, an error
+/// otherwise) or may come in any order and are sorted here (the presets: tushare writes each
+/// symbol's rows newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    Strict,
+    Sort,
+}
+
+/// Which optional columns the input has, and how its rows are ordered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub order: Order,
+    pub limits: bool,
+    pub adj: bool,
+    pub unit: Unit,
+    pub prices: PriceMode,
+}
+
+/// One bar, parsed but not yet checked for consistency.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bar {
+    pub open: Price,
+    pub high: Price,
+    pub low: Price,
+    pub close: Price,
+    pub volume: f64,
+    /// NaN when unknown.
+    pub amount: f64,
+    pub up: Option<Price>,
+    pub down: Option<Price>,
+    /// NaN when not given (carry the symbol's previous factor).
+    pub adj: f64,
+    pub paused: bool,
+    pub st: bool,
+}
+
+/// FxHash (as in rustc): much faster than SipHash for short symbol keys. Ids do not depend on
+/// the hasher (they follow first appearance, then sorting), so determinism is unaffected.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A growable column stored in fixed-size chunks: pushing never copies what is already there,
+/// and a consumed chunk is freed at once, which keeps the loader's peak memory low.
+pub(crate) struct Chunked<T> {
+    pub(crate) chunks: Vec<Vec<T>>,
+}
+
+const CHUNK: usize = 1 << 16;
+
+/// No symbol id.
+const NONE: u32 = u32::MAX;
+
+impl<T: Copy> Chunked<T> {
+    pub(crate) fn new() -> Self {
+        Chunked { chunks: Vec::new() }
+    }
+    #[inline]
+    fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+    }
+    /// Append a whole column segment as one chunk (every column of a part gets the same
+    /// segments, so their chunks stay aligned).
+    pub(crate) fn push_chunk(&mut self, v: Vec<T>) {
+        if !v.is_empty() {
+            self.chunks.push(v);
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+/// A date as a day number, for dense lookups.
+#[inline]
+pub(crate) fn day_number(d: chrono::NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&d)
+}
+
+pub(crate) fn from_day_number(n: i32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_num_days_from_ce_opt(n).unwrap_or_default()
+}
+
+/// A run of consecutive input rows, parsed and checked one by one.
+pub(crate) struct Part {
+    pub(crate) file: String,
+    pub(crate) layout: Layout,
+    pub(crate) ids: FxMap<String, u32>,
+    pub(crate) names: Vec<String>,
+    /// By local id: the line the symbol first appears on.
+    pub(crate) first_line: Vec<u64>,
+    /// By local id: the id of the row that followed it last time, for guessing the next id.
+    pub(crate) next_of: Vec<u32>,
+    pub(crate) first_of_day: u32,
+    pub(crate) last_date_raw: Vec<u8>,
+    pub(crate) last_date: i32,
+    /// Strict order: every date with the line it first appears on, in order.
+    pub(crate) dates: Vec<(i32, u64)>,
+    pub(crate) min_date: i32,
+    pub(crate) max_date: i32,
+    pub(crate) prev_sym: Option<u32>,
+    pub(crate) prev_line: u64,
+    /// Date, symbol and line of the first row (even if that row failed later), for the order
+    /// check across part boundaries.
+    pub(crate) first_key: Option<(i32, String, u64)>,
+    pub(crate) date: Chunked<i32>,
+    pub(crate) sym: Chunked<u32>,
+    pub(crate) open: Chunked<Price>,
+    pub(crate) high: Chunked<Price>,
+    pub(crate) low: Chunked<Price>,
+    pub(crate) close: Chunked<Price>,
+    pub(crate) volume: Chunked<f64>,
+    pub(crate) amount: Chunked<f64>,
+    pub(crate) limit_up: Chunked<Price>,
+    pub(crate) limit_down: Chunked<Price>,
+    pub(crate) adj: Chunked<f64>,
+    pub(crate) flags: Chunked<u8>,
+    /// Sorted order only: each row's line, for duplicate and calendar errors.
+    pub(crate) line: Chunked<u64>,
+    /// The first error of the part; rows after it are not read.
+    pub error: Option<DataError>,
+}
+
+impl Part {
+    pub fn new(file: &str, layout: Layout) -> Part {
+        Part {
+            file: file.to_string(),
+            layout,
+            ids: FxMap::default(),
+            names: Vec::new(),
+            first_line: Vec::new(),
+            next_of: Vec::new(),
+            first_of_day: NONE,
+            last_date_raw: Vec::new(),
+            last_date: i32::MIN,
+            dates: Vec::new(),
+            min_date: i32::MAX,
+            max_date: i32::MIN,
+            prev_sym: None,
+            prev_line: 0,
+            first_key: None,
+            date: Chunked::new(),
+            sym: Chunked::new(),
+            open: Chunked::new(),
+            high: Chunked::new(),
+            low: Chunked::new(),
+            close: Chunked::new(),
+            volume: Chunked::new(),
+            amount: Chunked::new(),
+            limit_up: Chunked::new(),
+            limit_down: Chunked::new(),
+            adj: Chunked::new(),
+            flags: Chunked::new(),
+            line: Chunked::new(),
+            error: None,
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    pub fn at(&self, line: u64) -> At<'_> {
+        At { file: &self.file, line, unit: self.layout.unit }
+    }
+
+    /// The date of a row from its text; `raw_sym` only names the row in an order error.
+    /// Returns the day number and whether it starts a new day.
+    #[inline]
+    pub fn date_text(&mut self, raw: &[u8], column: &str, raw_sym: &[u8], line: u64) -> Result<(i32, bool), DataError> {
+        if self.last_date != i32::MIN && raw == self.last_date_raw.as_slice() {
+            return Ok((self.last_date, false));
+        }
+        let d = parse_date(raw).ok_or_else(|| self.at(line).err(Kind::Date, column, raw))?;
+        let r = self.date(day_number(d), raw_sym, line)?;
+        self.last_date_raw.clear();
+        self.last_date_raw.extend_from_slice(raw);
+        Ok(r)
+    }
+
+    /// A row's date as a day number: the order check (strict order) and the day bookkeeping.
+    #[inline]
+    pub fn date(&mut self, d: i32, raw_sym: &[u8], line: u64) -> Result<(i32, bool), DataError> {
+        if d == self.last_date {
+            return Ok((d, false));
+        }
+        if self.layout.order == Order::Strict {
+            if self.last_date != i32::MIN && d < self.last_date {
+                let at = self.at(line).place();
+                return Err(self.unsorted(at, d, show(raw_sym)));
+            }
+            self.dates.push((d, line));
+        }
+        self.min_date = self.min_date.min(d);
+        self.max_date = self.max_date.max(d);
+        self.last_date = d;
+        Ok((d, true))
+    }
+
+    /// A row's symbol: the order check (strict order), its validity when first seen, its id.
+    #[inline]
+    pub fn symbol(&mut self, raw: &[u8], column: &str, new_day: bool, date: i32, line: u64) -> Result<u32, DataError> {
+        if self.first_key.is_none() {
+            self.first_key = Some((date, String::from_utf8_lossy(raw).into_owned(), line));
+        }
+        if self.layout.order == Order::Strict && !new_day {
+            if let Some(prev) = self.prev_sym {
+                match raw.cmp(self.names[prev as usize].as_bytes()) {
+                    std::cmp::Ordering::Greater => {}
+                    std::cmp::Ordering::Equal => {
+                        return Err(DataError::Duplicate {
+                            at: self.at(line).place(),
+                            date: from_day_number(date),
+                            symbol: show(raw),
+                            first: self.at(self.prev_line).place().to_string(),
+                        });
+                    }
+                    std::cmp::Ordering::Less => {
+                        let at = self.at(line).place();
+                        return Err(self.unsorted(at, date, show(raw)));
+                    }
+                }
+            }
+        }
+        // Rows come in the same symbol order day after day, so guess the id first: the symbol
+        // that followed the previous row's last time (or opened the previous day).
+        let guess = match self.prev_sym {
+            Some(p) if !new_day => self.next_of[p as usize],
+            _ => self.first_of_day,
+        };
+        let hit = |g: u32| self.names.get(g as usize).is_some_and(|n| n.as_bytes() == raw);
+        let id = if hit(guess) {
+            guess
+        } else {
+            // Sorted here (a preset): rows often come symbol by symbol, so try the previous one.
+            match self.prev_sym {
+                Some(p) if self.layout.order == Order::Sort && hit(p) => p,
+                _ => self.lookup(raw, column, line)?,
+            }
+        };
+        match self.prev_sym {
+            Some(p) if !new_day => self.next_of[p as usize] = id,
+            _ => self.first_of_day = id,
+        }
+        // The row's place in the order, even before its values are checked (a row that fails
+        // ends the part anyway).
+        self.prev_sym = Some(id);
+        self.prev_line = line;
+        Ok(id)
+    }
+
+    fn lookup(&mut self, raw: &[u8], column: &str, line: u64) -> Result<u32, DataError> {
+        let sym = match std::str::from_utf8(raw) {
+            Ok(s) if !s.is_empty() => s,
+            _ => return Err(self.at(line).err(Kind::Symbol, column, raw)),
+        };
+        if let Some(&id) = self.ids.get(sym) {
+            return Ok(id);
+        }
+        let what = if sym.chars().any(char::is_control) {
+            Some("a control character")
+        } else if sym.chars().any(char::is_whitespace) {
+            Some("a space")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(DataError::SymbolChars {
+                at: self.at(line).place(),
+                column: column.to_string(),
+                value: sym.escape_debug().to_string(),
+                what,
+            });
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(sym.to_string(), id);
+        self.names.push(sym.to_string());
+        self.first_line.push(line);
+        self.next_of.push(NONE);
+        Ok(id)
+    }
+
+    fn unsorted(&self, at: Place, date: i32, symbol: String) -> DataError {
+        DataError::Unsorted {
+            at,
+            date: from_day_number(date),
+            symbol,
+            prev_date: from_day_number(self.last_date),
+            prev_symbol: self.prev_sym.map(|s| self.names[s as usize].clone()).unwrap_or_default(),
+            prev_line: self.prev_line,
+        }
+    }
+
+    /// Check a bar's consistency and store it under `(date, id)`.
+    #[inline]
+    pub fn push(&mut self, date: i32, id: u32, bar: &Bar, line: u64) -> Result<(), DataError> {
+        let flags = check(bar, || self.at(line).place())?;
+        self.date.push(date);
+        self.sym.push(id);
+        self.open.push(bar.open);
+        self.high.push(bar.high);
+        self.low.push(bar.low);
+        self.close.push(bar.close);
+        self.volume.push(bar.volume);
+        self.amount.push(bar.amount);
+        if self.layout.limits {
+            self.limit_up.push(bar.up.unwrap_or(Price::ZERO));
+            self.limit_down.push(bar.down.unwrap_or(Price::ZERO));
+        }
+        if self.layout.adj {
+            self.adj.push(bar.adj);
+        }
+        if self.layout.order == Order::Sort {
+            self.line.push(line);
+        }
+        self.flags.push(flags);
+        Ok(())
+    }
+
+    /// Append rows checked column-wise ([`crate::bulk`]): their dates and ids (from
+    /// [`Part::date`] and [`Part::symbol`]) and lines.
+    pub fn append(&mut self, dates: Vec<i32>, ids: Vec<u32>, c: crate::bulk::Checked, lines: Vec<u64>) {
+        if let (Some(&id), Some(&line)) = (ids.last(), lines.last()) {
+            self.prev_sym = Some(id);
+            self.prev_line = line;
+        }
+        self.date.push_chunk(dates);
+        self.sym.push_chunk(ids);
+        self.open.push_chunk(c.open);
+        self.high.push_chunk(c.high);
+        self.low.push_chunk(c.low);
+        self.close.push_chunk(c.close);
+        self.volume.push_chunk(c.volume);
+        self.amount.push_chunk(c.amount);
+        if self.layout.limits {
+            self.limit_up.push_chunk(c.limit_up);
+            self.limit_down.push_chunk(c.limit_down);
+        }
+        if self.layout.adj {
+            self.adj.push_chunk(c.adj);
+        }
+        if self.layout.order == Order::Sort {
+            self.line.push_chunk(lines);
+        }
+        self.flags.push_chunk(c.flags);
+    }
+
+    /// Date, symbol and line of the last row stored.
+    pub(crate) fn last_key(&self) -> Option<(i32, &str, u64)> {
+        self.prev_sym.map(|s| (self.last_date, self.names[s as usize].as_str(), self.prev_line))
+    }
+}
+
+/// The consistency rules of one bar; returns its flags.
+#[inline]
+fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> {
+    let (open, high, low, close) = (bar.open, bar.high, bar.low, bar.close);
+    if high < low {
+        return Err(DataError::HighBelowLow { at: at(), high, low });
+    }
+    for (column, value) in [("open", open), ("close", close)] {
+        if value < low || value > high {
+            return Err(DataError::OutsideRange { at: at(), column, value, low, high });
+        }
+    }
+    let mut flags = flag::PRESENT;
+    if bar.paused || bar.volume == 0.0 {
+        flags |= flag::PAUSED;
+    }
+    if bar.st {
+        flags |= flag::ST;
+    }
+    // Explicit limits count only when both are given; a lone one is still validated.
+    if let (Some(up), Some(down)) = (bar.up, bar.down) {
+        if down > up {
+            return Err(DataError::LimitsInverted { at: at(), up, down });
+        }
+        let crossed = |column, value, side, limit_name, limit| DataError::LimitContradicted {
+            at: at(),
+            column,
+            value,
+            side,
+            limit_name,
+            limit,
+        };
+        if high > up {
+            return Err(crossed("high", high, "above", "limit_up", up));
+        }
+        if low < down {
+            return Err(crossed("low", low, "below", "limit_down", down));
+        }
+        flags |= flag::EXPLICIT_LIMITS;
+    }
+    Ok(flags)
+}
