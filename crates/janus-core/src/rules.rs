@@ -79,8 +79,21 @@ impl Exchange {
 /// rounding first to 0.0001 and then to the tick would give 11.01).
 pub fn bounds(reference: Price, up_bps: i64, down_bps: i64) -> (Price, Price) {
     let to_tick = |bps: i64| {
-        let ticks = div_round(reference.0 as i128 * (10_000 + bps) as i128, 10_000 * TICK as i128);
-        Price(ticks as i64 * TICK)
+        let d = 10_000 * TICK;
+        // Every real price fits the i64 product (it would take 4.6e10 CNY a share to overflow);
+        // i128 division costs several times more in the loop that derives every cell's limits.
+        let ticks = match reference.0.checked_mul(10_000 + bps) {
+            Some(n) => {
+                let (q, r) = (n / d, n % d);
+                if 2 * r.abs() >= d {
+                    q + n.signum()
+                } else {
+                    q
+                }
+            }
+            None => div_round(reference.0 as i128 * (10_000 + bps) as i128, d as i128) as i64,
+        };
+        Price(ticks * TICK)
     };
     (to_tick(up_bps), to_tick(-down_bps))
 }
