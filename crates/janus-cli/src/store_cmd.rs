@@ -118,8 +118,8 @@ impl Session {
         }
         let meta = summary.meta;
         let config = FileConfig::parse(&meta.config, &format!("of stored run {run_id}"))?;
-        let data = match meta.data_source.strip_prefix("csv:") {
-            Some(path) => Some(PathBuf::from(path)),
+        let data = match crate::report_cmd::stored_data_file(&meta.data_source) {
+            Some(path) => Some(path),
             None if meta.data_source.starts_with("synthetic:") => None,
             None => bail!("stored run {run_id:?} has an unknown data source {:?}", meta.data_source),
         };
@@ -369,7 +369,8 @@ fn show(url: &str, run_id: &str, out: Option<&Path>) -> Result<()> {
     let metrics = janus_report::compute_metrics(&record, initial, &trips);
     println!("{}", janus_report::summary_text(&meta, &metrics));
     if let Some(root) = out {
-        let data = meta.data_source.strip_prefix("csv:").map(Path::new);
+        let data = crate::report_cmd::stored_data_file(&meta.data_source);
+        let data = data.as_deref();
         let (panel, _) = load_data(&cfg, Path::new("."), data)
             .with_context(|| format!("loading the data of run {run_id} again ({})", meta.data_source))?;
         let mut analysis = crate::report_cmd::backtest_analysis(&record, initial, &panel, None, &cfg, Path::new("."))?;

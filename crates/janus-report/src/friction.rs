@@ -8,7 +8,7 @@
 
 use crate::analytics::RefusedSell;
 use crate::metrics::Metrics;
-use crate::style::{money, Style};
+use crate::style::Style;
 use crate::ReportError;
 use janus_core::{Money, RiskReason, RunRecord};
 use plotters::prelude::*;
@@ -298,7 +298,7 @@ pub fn section_html(m: &Metrics, figure: &str, gave_back: usize, style: &Style) 
         None => out.push_str(figure),
     }
     let r = &m.refused_sells;
-    let cost = crate::benchmark::parse_money(&r.cost_resolved).map_or_else(|| r.cost_resolved.clone(), money);
+    let cost = crate::html::cny(&r.cost_resolved);
     out.push_str(&format!(
         "<p>{}</p></section>",
         lang.fill(

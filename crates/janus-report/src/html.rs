@@ -123,7 +123,7 @@ fn signed(x: f64) -> &'static str {
 }
 
 /// An exact amount from the metrics, with thousands separators and two decimals.
-fn cny(text: &str) -> String {
+pub(crate) fn cny(text: &str) -> String {
     parse_money(text).map_or_else(|| text.to_string(), money)
 }
 

@@ -24,6 +24,19 @@ pub mod redis;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+
+/// The SQL tables that hold a run's rows (besides `runs`), as both SQL backends' migrations
+/// create them; a run is deleted table by table.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const RUN_TABLES: [&str; 7] = [
+    "account_snapshots",
+    "position_snapshots",
+    "positions_active",
+    "orders_history",
+    "risk_events",
+    "execution_logs",
+    "corporate_actions",
+];
 pub use persistent::{Backend, Committed, Fault, Held, Persistent, StoreOptions};
 
 use janus_core::{Store, StoreError};

@@ -32,16 +32,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres_0002_corporate_actions.sql")),
 ];
 
-const RUN_TABLES: [&str; 7] = [
-    "account_snapshots",
-    "position_snapshots",
-    "positions_active",
-    "orders_history",
-    "risk_events",
-    "execution_logs",
-    "corporate_actions",
-];
-
 /// Key of the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x6a61_6e75_7301;
 
@@ -456,7 +446,7 @@ impl Backend for PostgresBackend {
             let tx = within(io, client.transaction()).await?;
             let r = async {
                 last_day(&tx, io, run_id, true).await?;
-                for table in RUN_TABLES {
+                for table in crate::RUN_TABLES {
                     exec(&tx, io, &format!("DELETE FROM {table} WHERE run_id = $1"), &[&run_id]).await?;
                 }
                 exec(&tx, io, "DELETE FROM runs WHERE run_id = $1", &[&run_id]).await

@@ -23,17 +23,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite_0002_corporate_actions.sql")),
 ];
 
-/// The tables that hold a run's rows (besides `runs`).
-const RUN_TABLES: [&str; 7] = [
-    "account_snapshots",
-    "position_snapshots",
-    "positions_active",
-    "orders_history",
-    "risk_events",
-    "execution_logs",
-    "corporate_actions",
-];
-
 /// A SQLite file with the Janus schema.
 pub struct SqliteBackend {
     path: PathBuf,
@@ -430,7 +419,7 @@ impl Backend for SqliteBackend {
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
         last_day(&tx, run_id)?;
-        for table in RUN_TABLES {
+        for table in crate::RUN_TABLES {
             tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run_id]).map_err(fault)?;
         }
         tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id]).map_err(fault)?;
