@@ -4,6 +4,7 @@
 //! atomically, so a reader never sees half a day and a run can resume from its last day.
 //! The trait lives in the core so that backends and the engine both depend only on it.
 
+use crate::events::{Checkpoint, JournalEvent};
 use crate::money::{Money, Price, Qty};
 use crate::order::{Order, OrderId, Side};
 use chrono::NaiveDate;
@@ -187,6 +188,12 @@ pub struct DayBatch {
     /// and ex-date.
     #[serde(default)]
     pub corporate_actions: Vec<CorporateActionLog>,
+    /// The day's journal events, in sequence (see [`crate::events`]).
+    #[serde(default)]
+    pub events: Vec<JournalEvent>,
+    /// The engine's state after the day, replacing the run's previous checkpoint.
+    #[serde(default)]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,6 +301,37 @@ pub trait Store {
                 })
             })
             .collect()
+    }
+
+    /// Append journal events outside a day batch (paper and live trading write an order's
+    /// `Submitted` event before sending it). Durable when it returns; idempotent per
+    /// `(run_id, instance, seq)`: an event already stored is skipped. Buffered days are
+    /// flushed first, so the journal stays in order.
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), StoreError> {
+        let _ = events;
+        Err(StoreError::Backend {
+            backend: "store",
+            message: format!("this store keeps no journal for run {run_id:?}"),
+        })
+    }
+
+    /// The journal events of one instance of a run with `seq > after_seq`, in sequence.
+    fn load_events(&self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, StoreError> {
+        let _ = (instance, after_seq);
+        Err(StoreError::Backend {
+            backend: "store",
+            message: format!("this store keeps no journal for run {run_id:?}"),
+        })
+    }
+
+    /// The latest checkpoint of one instance of a run, if any. Must not read the run's days:
+    /// resuming a long run costs the same as resuming a short one.
+    fn load_checkpoint(&self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let _ = instance;
+        Err(StoreError::Backend {
+            backend: "store",
+            message: format!("this store keeps no checkpoints for run {run_id:?}"),
+        })
     }
 
     /// Remove a run and everything recorded for it.

@@ -4,19 +4,28 @@
 //! transition table ([`order`]); the [`state::Portfolio`] is the ledger of cash, frozen cash and
 //! positions; [`rules`] holds the A-share market rules (boards and price limits, lots, fees) and
 //! [`calendar`] the dates and numbers of those rules as they were on each day;
-//! [`journal`] defines what a run records and the [`journal::Store`] interface. No I/O here.
+//! [`journal`] defines what a run records and the [`journal::Store`] interface, [`events`] the
+//! sequenced journal and checkpoints, and [`broker`] the port to a broker (simulated or real).
+//! No I/O here.
 #![forbid(unsafe_code)]
 
+pub mod broker;
 pub mod calendar;
 pub mod corporate;
+pub mod events;
 pub mod journal;
 pub mod money;
 pub mod order;
 pub mod rules;
 pub mod state;
 
+pub use broker::{
+    ActionToday, Bar, Broker, BrokerAccount, BrokerError, BrokerOrder, BrokerPosition, ExecReport, Fill, MarketDay,
+    ReportKind,
+};
 pub use calendar::{BoardLot, DailyLimit, Listing};
 pub use corporate::{CorporateAction, DividendTax};
+pub use events::{Checkpoint, Event, JournalEvent, MAIN_INSTANCE};
 pub use journal::{
     AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta,
     RunRecord, RunStatus, RunSummary, Store, StoreError,

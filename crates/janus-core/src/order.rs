@@ -56,9 +56,16 @@ impl OrderType {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
+    /// Created by the strategy, not yet seen by the risk manager.
     New,
+    /// Admitted by the risk manager (cash or shares frozen) and sent to the broker, which has
+    /// not answered yet: after a crash or a timeout its fate is unknown until reconciliation.
+    Submitted,
+    /// The broker acknowledged it; it is working.
     Accepted,
     PartiallyFilled,
+    /// A cancel was requested and not yet confirmed: fills may still arrive.
+    PendingCancel,
     Filled,
     Canceled,
     Rejected,
@@ -68,15 +75,20 @@ pub enum OrderStatus {
 /// What can happen to an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderEvent {
-    /// The risk manager admitted it (cash or shares are frozen).
+    /// The risk manager admitted it (cash or shares are frozen) and it was sent to the broker.
+    Submit,
+    /// The broker acknowledged it.
     Accept,
-    /// The risk manager refused it.
+    /// The risk manager or the broker refused it.
     Reject,
     /// A fill that leaves `remaining` shares open afterwards.
-    Fill {
-        remaining: Qty,
-    },
+    Fill { remaining: Qty },
+    /// A cancel was sent to the broker.
+    RequestCancel,
+    /// The order is canceled (withdrawn before admission, or confirmed by the broker).
     Cancel,
+    /// The broker refused the cancel; `filled` shares of the order had filled by then.
+    CancelReject { filled: Qty },
     /// The day ended with shares still open.
     Expire,
 }
@@ -90,10 +102,12 @@ pub struct IllegalTransition {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 9] = [
         OrderStatus::New,
+        OrderStatus::Submitted,
         OrderStatus::Accepted,
         OrderStatus::PartiallyFilled,
+        OrderStatus::PendingCancel,
         OrderStatus::Filled,
         OrderStatus::Canceled,
         OrderStatus::Rejected,
@@ -105,30 +119,53 @@ impl OrderStatus {
         use OrderEvent as E;
         use OrderStatus as S;
         let next = match (self, event) {
-            (S::New, E::Accept) => S::Accepted,
+            (S::New, E::Submit) => S::Submitted,
+            // Refused by the risk manager before anything was frozen.
             (S::New, E::Reject) => S::Rejected,
             // A strategy may withdraw an order before the risk manager has seen it.
             (S::New, E::Cancel) => S::Canceled,
-            (S::Accepted | S::PartiallyFilled, E::Fill { remaining: 0 }) => S::Filled,
-            (S::Accepted | S::PartiallyFilled, E::Fill { remaining }) if remaining > 0 => S::PartiallyFilled,
-            (S::Accepted | S::PartiallyFilled, E::Cancel) => S::Canceled,
+            (S::Submitted, E::Accept) => S::Accepted,
+            (S::Submitted, E::Reject) => S::Rejected,
+            // Reports can overtake one another: a fill may arrive before the acknowledgement,
+            // and it proves the broker has the order.
+            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingCancel, E::Fill { remaining: 0 }) => S::Filled,
+            (S::Submitted | S::Accepted | S::PartiallyFilled, E::Fill { remaining }) if remaining > 0 => {
+                S::PartiallyFilled
+            }
+            // A fill arriving after a cancel request: the cancel is still pending for the rest.
+            (S::PendingCancel, E::Fill { remaining }) if remaining > 0 => S::PendingCancel,
+            (S::Submitted | S::Accepted | S::PartiallyFilled, E::RequestCancel) => S::PendingCancel,
+            // Confirmed, or canceled by the broker on its own (no request of ours was needed).
+            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingCancel, E::Cancel) => S::Canceled,
+            // The cancel came too late or was refused: the order works on as it was.
+            (S::PendingCancel, E::CancelReject { filled: 0 }) => S::Accepted,
+            (S::PendingCancel, E::CancelReject { filled }) if filled > 0 => S::PartiallyFilled,
             // A remainder that the day's bar could not fill (volume cap, price limit, limit
             // price not reached, suspension) expires at the close: daily orders do not carry.
-            (S::Accepted | S::PartiallyFilled, E::Expire) => S::Expired,
+            (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingCancel, E::Expire) => S::Expired,
             _ => return Err(IllegalTransition { from: self, event }),
         };
         Ok(next)
     }
 
     pub fn is_open(self) -> bool {
-        matches!(self, OrderStatus::New | OrderStatus::Accepted | OrderStatus::PartiallyFilled)
+        matches!(
+            self,
+            OrderStatus::New
+                | OrderStatus::Submitted
+                | OrderStatus::Accepted
+                | OrderStatus::PartiallyFilled
+                | OrderStatus::PendingCancel
+        )
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::New => "NEW",
+            OrderStatus::Submitted => "SUBMITTED",
             OrderStatus::Accepted => "ACCEPTED",
             OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
+            OrderStatus::PendingCancel => "PENDING_CANCEL",
             OrderStatus::Filled => "FILLED",
             OrderStatus::Canceled => "CANCELED",
             OrderStatus::Rejected => "REJECTED",
@@ -211,18 +248,33 @@ mod tests {
     /// change to the life cycle show up here.
     #[test]
     fn transition_table_is_exactly_the_documented_one() {
-        let events = [E::Accept, E::Reject, E::Fill { remaining: 0 }, E::Fill { remaining: 5 }, E::Cancel, E::Expire];
+        let events = [
+            E::Submit,
+            E::Accept,
+            E::Reject,
+            E::Fill { remaining: 0 },
+            E::Fill { remaining: 5 },
+            E::RequestCancel,
+            E::Cancel,
+            E::CancelReject { filled: 0 },
+            E::CancelReject { filled: 5 },
+            E::Expire,
+        ];
         let expected = |s: S, e: E| -> Option<S> {
+            let working = matches!(s, S::Submitted | S::Accepted | S::PartiallyFilled);
             match (s, e) {
-                (S::New, E::Accept) => Some(S::Accepted),
-                (S::New, E::Reject) => Some(S::Rejected),
+                (S::New, E::Submit) => Some(S::Submitted),
+                (S::New | S::Submitted, E::Reject) => Some(S::Rejected),
                 (S::New, E::Cancel) => Some(S::Canceled),
-                (S::Accepted, E::Fill { remaining: 0 }) | (S::PartiallyFilled, E::Fill { remaining: 0 }) => {
-                    Some(S::Filled)
-                }
-                (S::Accepted, E::Fill { .. }) | (S::PartiallyFilled, E::Fill { .. }) => Some(S::PartiallyFilled),
-                (S::Accepted, E::Cancel) | (S::PartiallyFilled, E::Cancel) => Some(S::Canceled),
-                (S::Accepted, E::Expire) | (S::PartiallyFilled, E::Expire) => Some(S::Expired),
+                (S::Submitted, E::Accept) => Some(S::Accepted),
+                (_, E::Fill { remaining: 0 }) if working || s == S::PendingCancel => Some(S::Filled),
+                (_, E::Fill { .. }) if working => Some(S::PartiallyFilled),
+                (S::PendingCancel, E::Fill { .. }) => Some(S::PendingCancel),
+                (_, E::RequestCancel) if working => Some(S::PendingCancel),
+                (_, E::Cancel) if working || s == S::PendingCancel => Some(S::Canceled),
+                (S::PendingCancel, E::CancelReject { filled: 0 }) => Some(S::Accepted),
+                (S::PendingCancel, E::CancelReject { .. }) => Some(S::PartiallyFilled),
+                (_, E::Expire) if working || s == S::PendingCancel => Some(S::Expired),
                 _ => None,
             }
         };
@@ -234,22 +286,41 @@ mod tests {
                 legal += got.is_some() as usize;
             }
         }
-        assert_eq!(legal, 11, "number of legal moves");
+        assert_eq!(legal, 26, "number of legal moves");
     }
 
     #[test]
     fn terminal_statuses_accept_no_event() {
         for s in [S::Filled, S::Canceled, S::Rejected, S::Expired] {
             assert!(!s.is_open());
-            for e in [E::Accept, E::Reject, E::Fill { remaining: 0 }, E::Cancel, E::Expire] {
+            for e in [
+                E::Submit,
+                E::Accept,
+                E::Reject,
+                E::Fill { remaining: 0 },
+                E::RequestCancel,
+                E::Cancel,
+                E::CancelReject { filled: 0 },
+                E::Expire,
+            ] {
                 assert!(s.transition(e).is_err(), "{s:?} + {e:?}");
             }
         }
     }
 
     #[test]
+    fn a_fill_after_a_cancel_request_keeps_the_cancel_pending() {
+        let s = S::Accepted.transition(E::RequestCancel).unwrap();
+        assert_eq!(s.transition(E::Fill { remaining: 100 }), Ok(S::PendingCancel));
+        assert_eq!(s.transition(E::Fill { remaining: 0 }), Ok(S::Filled));
+        assert_eq!(s.transition(E::CancelReject { filled: 100 }), Ok(S::PartiallyFilled));
+    }
+
+    #[test]
     fn negative_remaining_is_never_legal() {
         assert!(S::Accepted.transition(E::Fill { remaining: -1 }).is_err());
+        assert!(S::PendingCancel.transition(E::Fill { remaining: -1 }).is_err());
+        assert!(S::PendingCancel.transition(E::CancelReject { filled: -1 }).is_err());
     }
 
     #[test]

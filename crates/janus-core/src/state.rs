@@ -5,7 +5,6 @@ use crate::corporate::{adjust_price, CorporateAction, DividendTax};
 use crate::journal::{AccountSnapshot, CorporateActionLog, ExecutionLog, PositionSnapshot};
 use crate::money::{div_round, Money, Price, Qty};
 use crate::order::{Order, OrderEvent, Side};
-use crate::rules::{FeeSchedule, Fees};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,14 +70,16 @@ impl Position {
     }
 }
 
-/// One execution to book: `qty` shares at `price` on `date`; `reference` is the bar's price
-/// for the fill mode, kept to measure slippage.
+/// One execution to book: `qty` shares at `price` on `date`, with the fees the broker charged
+/// for it; `reference` is the bar's price for the fill mode, kept to measure slippage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FillSpec {
     pub price: Price,
     pub qty: Qty,
     pub reference: Price,
     pub date: NaiveDate,
+    pub commission: Money,
+    pub taxes: Money,
 }
 
 /// Why the ledger refused a change.
@@ -88,6 +89,8 @@ pub enum LedgerError {
     InsufficientCash { need: Money, available: Money },
     #[error("insufficient sellable shares of {symbol}: need {need}, sellable {sellable}")]
     InsufficientShares { symbol: String, need: Qty, sellable: Qty },
+    #[error("a fill of {qty} shares does not fit order {order}, which has {remaining} shares open")]
+    Overfill { order: u64, qty: Qty, remaining: Qty },
     #[error(transparent)]
     Transition(#[from] crate::order::IllegalTransition),
 }
@@ -115,19 +118,19 @@ impl Portfolio {
         self.account.available_cash + self.account.frozen_cash + self.market_value()
     }
 
-    /// Admit a buy: freeze `amount` of available cash for it and mark it accepted.
+    /// Admit a buy: freeze `amount` of available cash for it and mark it submitted.
     pub fn accept_buy(&mut self, order: &mut Order, amount: Money) -> Result<(), LedgerError> {
         if amount > self.account.available_cash {
             return Err(LedgerError::InsufficientCash { need: amount, available: self.account.available_cash });
         }
-        order.apply(OrderEvent::Accept, order.created)?;
+        order.apply(OrderEvent::Submit, order.created)?;
         self.account.available_cash -= amount;
         self.account.frozen_cash += amount;
         order.frozen_cash = amount;
         Ok(())
     }
 
-    /// Admit a sell: move its shares from sellable to pending and mark it accepted.
+    /// Admit a sell: move its shares from sellable to pending and mark it submitted.
     pub fn accept_sell(&mut self, order: &mut Order, sid: SymbolId) -> Result<(), LedgerError> {
         let sellable = self.positions.get(&sid).map_or(0, |p| p.sellable);
         if order.quantity > sellable {
@@ -137,26 +140,22 @@ impl Portfolio {
                 sellable,
             });
         }
-        order.apply(OrderEvent::Accept, order.created)?;
+        order.apply(OrderEvent::Submit, order.created)?;
         if let Some(p) = self.positions.get_mut(&sid) {
             p.sellable -= order.quantity;
         }
         Ok(())
     }
 
-    /// Execute `qty` shares of `order` at `price` on `date`. Fees are the order's cumulative
-    /// fee total after the fill minus what it has paid, so the per-order minimum commission is
-    /// charged once. Returns the execution log row.
-    pub fn fill(
-        &mut self,
-        order: &mut Order,
-        sid: SymbolId,
-        exec: FillSpec,
-        fees: &FeeSchedule,
-    ) -> Result<ExecutionLog, LedgerError> {
-        let FillSpec { price, qty, reference, date } = exec;
+    /// Execute `qty` shares of `order` at `price` on `date`, paying the fees the fill carries
+    /// (a simulated broker charges them with [`crate::rules::FeeSchedule::fill_fees`], a real one reports
+    /// them). Returns the execution log row.
+    pub fn fill(&mut self, order: &mut Order, sid: SymbolId, exec: FillSpec) -> Result<ExecutionLog, LedgerError> {
+        let FillSpec { price, qty, reference, date, commission, taxes } = exec;
+        if qty <= 0 || qty > order.remaining() {
+            return Err(LedgerError::Overfill { order: order.id.0, qty, remaining: order.remaining() });
+        }
         let notional = price.notional(qty);
-        let Fees { commission, taxes } = fees.fill_fees(order, qty, price, date);
         let fee = commission + taxes;
         order.apply(OrderEvent::Fill { remaining: order.remaining() - qty }, date)?;
         order.filled += qty;
@@ -201,7 +200,13 @@ impl Portfolio {
             Side::Sell => {
                 let proceeds = notional - fee;
                 self.account.available_cash += proceeds;
-                let pos = self.positions.get_mut(&sid).expect("an accepted sell has a position");
+                let Some(pos) = self.positions.get_mut(&sid) else {
+                    return Err(LedgerError::InsufficientShares {
+                        symbol: order.symbol.clone(),
+                        need: qty,
+                        sellable: 0,
+                    });
+                };
                 let cost_part = Money(div_round(pos.cost_basis.0 as i128 * qty as i128, pos.amount as i128) as i64);
                 pos.cost_basis -= cost_part;
                 pos.realized_pnl += proceeds - cost_part;

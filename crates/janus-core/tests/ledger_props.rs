@@ -72,7 +72,8 @@ proptest! {
                     if o.side == Side::Buy { qty = (qty / 100 * 100).max(100).min(remaining); }
                     let price = Price((cap.0 * price_pct as i64 / 100).max(100)).round_to_tick();
                     let price = if o.side == Side::Buy { price.min(*cap) } else { price };
-                    let log = pf.fill(o, *sym, FillSpec { price, qty, reference: price, date }, &fees).expect("fill within the freeze");
+                    let janus_core::Fees { commission, taxes } = fees.fill_fees(o, qty, price, date);
+                    let log = pf.fill(o, *sym, FillSpec { price, qty, reference: price, date, commission, taxes }).expect("fill within the freeze");
                     let fee = log.commission + log.taxes;
                     match o.side {
                         Side::Buy => { cash -= price.notional(qty) + fee; shares[*sym as usize] += qty; }

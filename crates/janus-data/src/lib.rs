@@ -11,7 +11,8 @@
 //! spaces or case variants, limits the bar crosses, and the rest. [`generate`] builds a seeded
 //! synthetic A-share market on the exchanges' real trading days ([`holidays`]) for tests and
 //! benchmarks, and [`write_csv`] and [`write_parquet`] save any panel in a format the loaders
-//! read.
+//! read. The [`MarketFeed`] port yields each day's close as a [`History`], through which no day
+//! after it can be reached.
 #![forbid(unsafe_code)]
 
 pub mod actions;
@@ -20,7 +21,9 @@ mod assemble;
 mod bulk;
 pub mod calendar;
 mod error;
+pub mod feed;
 pub mod generator;
+pub mod history;
 pub mod holidays;
 mod load;
 pub mod loader;
@@ -37,7 +40,9 @@ mod values;
 pub use actions::{actions_from_adj_factor, adj_factor_from_actions, load_actions, merge_actions, DayAction};
 pub use calendar::Calendar;
 pub use error::{Place, Unit};
+pub use feed::{FeedError, MarketFeed, PanelFeed};
 pub use generator::{generate, write_csv, GenConfig};
+pub use history::History;
 pub use load::{load, Format, LoadOptions, FORMATS};
 pub use loader::{load_csv, load_csv_reader, load_csv_with, read_csv, CsvOptions, DataError};
 pub use panel::Panel;

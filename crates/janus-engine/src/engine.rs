@@ -1,17 +1,22 @@
-//! The backtest loop. For each trading day: orders placed after the previous close are
-//! matched against today's bar; positions are marked at the close; a snapshot is taken; the
-//! strategy decides, the risk manager admits or refuses; the day's records go to the store in
-//! one batch.
+//! The trading loop, one for backtests, paper and live trading. For each closed trading day
+//! the [`MarketFeed`] gives: corporate actions are applied before the open; the [`Broker`]
+//! sees the day (a simulated one matches the orders placed after the previous close) and its
+//! execution reports are applied to the ledger; positions are marked at the close and a
+//! snapshot is taken; the strategy decides on a read-only [`History`]; the risk manager admits
+//! or refuses; admitted orders go to the broker. Everything that happened goes to the store as
+//! the day's batch: rows, the sequenced journal and a checkpoint of the whole state, from which
+//! a run resumes without replaying the market.
 
 use crate::config::{EngineConfig, StrategyConfig};
-use crate::matcher::match_order;
+use crate::ledger::{EngineState, OpenOrder};
 use crate::risk::{PendingBuy, RiskContext, RiskManager};
+use crate::sim_broker::{restate_order, SimBroker, SimRules};
 use crate::strategy::{Decisions, Intent, Strategy, StrategyView};
 use janus_core::{
-    DayBatch, FillSpec, Money, Order, OrderEvent, OrderId, Portfolio, RiskEvent, RiskReason, RunMeta, RunStatus, Side,
-    Store, StoreError, SymbolId,
+    AccountSnapshot, Broker, BrokerError, Checkpoint, DayBatch, Event, JournalEvent, MarketDay, Money, Order,
+    OrderEvent, OrderId, RiskEvent, RiskReason, RunMeta, RunStatus, Side, Store, StoreError, SymbolId, MAIN_INSTANCE,
 };
-use janus_data::Panel;
+use janus_data::{FeedError, History, MarketFeed, Panel, PanelFeed};
 use std::ops::Range;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,22 +25,25 @@ pub enum EngineError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error("broker: {0}")]
+    Broker(#[from] BrokerError),
     #[error("ledger error on {date} for order {order}: {source}")]
     Ledger { date: chrono::NaiveDate, order: u64, source: janus_core::LedgerError },
-    #[error(
-        "cannot resume run {run_id}: replaying it gives a different account on {date} than the store holds; \
-         the data or the engine changed since the run started"
-    )]
-    ResumeMismatch { run_id: String, date: String },
+    #[error("cannot resume run {run_id}: {what} on {date}; the data or the engine changed since the run started")]
+    ResumeMismatch { run_id: String, date: String, what: String },
     #[error("the date range selects no trading days of the data ({first} .. {last})")]
     EmptyRange { first: String, last: String },
+    #[error("run {run_id}: the stored checkpoint is unreadable: {message}")]
+    Checkpoint { run_id: String, message: String },
 }
 
 /// Where a stored run stopped: its last committed day and the account snapshot of that day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resume {
     pub last_day_index: u32,
-    pub last_snapshot: janus_core::AccountSnapshot,
+    pub last_snapshot: AccountSnapshot,
 }
 
 /// What a finished run reports back (the full record is in the store).
@@ -45,7 +53,26 @@ pub struct RunOutcome {
     /// Bars present in the run's date range: the engine's unit of throughput.
     pub bars: usize,
     pub final_value: Money,
-    pub portfolio: Portfolio,
+    pub portfolio: janus_core::Portfolio,
+}
+
+/// How a run over a feed treats its store and its days.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Register the run in the store first (a new run; false when resuming).
+    pub begin: bool,
+    /// The last day of the feed on which to decide (a backtest does not decide on its last
+    /// day: no bar would execute the orders). `None`: decide every day.
+    pub last_decision_day: Option<usize>,
+    /// Days up to this index are replayed without writing (resuming a run that has no
+    /// checkpoint); the state after it must equal `replay_check`.
+    pub replay_until: Option<usize>,
+    pub replay_check: Option<AccountSnapshot>,
+    /// Paper and live trading: an order's `Submitted` event is written to the store before the
+    /// order goes to the broker, so a restart knows what may already be there.
+    pub write_ahead: bool,
+    /// Mark the run finished when the feed ends.
+    pub finish: bool,
 }
 
 /// The engine owns the state of one run.
@@ -53,15 +80,15 @@ pub struct Backtest<'a> {
     pub panel: &'a Panel,
     pub cfg: EngineConfig,
     pub risk: RiskManager,
-    pub portfolio: Portfolio,
-    next_order_id: u64,
-    /// Orders placed after the last close, waiting for the next bar.
-    pending: Vec<(Order, SymbolId)>,
-    /// Ids of the sells waiting in `pending` for their halted stock to trade again.
-    queued: std::collections::BTreeSet<u64>,
-    refused_sell: Vec<bool>,
-    peak: Money,
-    prev_total: Money,
+    pub portfolio: janus_core::Portfolio,
+    st: EngineState,
+    /// The strategy instance writing the journal.
+    pub instance: String,
+    /// Write a checkpoint with every day (off for throw-away twins).
+    pub checkpoints: bool,
+    /// Journal events written ahead of the crash being resumed from, by sequence number: a
+    /// restarted day must send exactly what was sent before.
+    written_ahead: std::collections::BTreeMap<u64, JournalEvent>,
 }
 
 impl<'a> Backtest<'a> {
@@ -79,18 +106,22 @@ impl<'a> Backtest<'a> {
             panel,
             cfg,
             risk,
-            portfolio: Portfolio::new(initial),
-            next_order_id: 1,
-            pending: Vec::new(),
-            queued: Default::default(),
-            refused_sell: vec![false; panel.n_symbols()],
-            peak: initial,
-            prev_total: initial,
+            portfolio: janus_core::Portfolio::new(initial),
+            st: EngineState::new(initial, panel.n_symbols()),
+            instance: MAIN_INSTANCE.to_string(),
+            checkpoints: true,
+            written_ahead: Default::default(),
         })
     }
 
-    /// Run the days in `range` (indices into the panel's dates), committing each day to
-    /// `store` under `meta.run_id`. `progress(done, total)` is called after every day.
+    /// The simulated broker of this configuration, with the run's initial cash.
+    pub fn sim_broker(&self) -> SimBroker {
+        SimBroker::new(SimRules::new(&self.cfg), Money::from_yuan(self.cfg.initial_cash))
+    }
+
+    /// Run the days in `range` (indices into the panel's dates) against the simulated broker,
+    /// committing each day to `store` under `meta.run_id`. `progress(done, total)` is called
+    /// after every day.
     pub fn run(
         &mut self,
         range: Range<usize>,
@@ -103,9 +134,9 @@ impl<'a> Backtest<'a> {
     }
 
     /// Like [`Backtest::run`]; with `resume`, the run already has committed days up to
-    /// `resume.last_day_index`: those days are replayed without writing (the engine is
-    /// deterministic, so this rebuilds the exact state), the replayed state is checked against
-    /// the last stored snapshot, and the run continues from the next day.
+    /// `resume.last_day_index`. The state is restored from the run's checkpoint of that day
+    /// (checked against the stored snapshot) and the run goes on from the next day; a run
+    /// stored before checkpoints existed is replayed from its first day without writing.
     pub fn run_resumable(
         &mut self,
         range: Range<usize>,
@@ -122,299 +153,473 @@ impl<'a> Backtest<'a> {
                 last: panel.dates.last().map(|d| d.to_string()).unwrap_or_default(),
             });
         }
-        if resume.is_none() {
+        let mut broker = self.sim_broker();
+        let mut opts = RunOptions {
+            begin: resume.is_none(),
+            last_decision_day: Some(range.end - 1),
+            finish: true,
+            ..Default::default()
+        };
+        let mut start = range.start;
+        if let Some(r) = resume {
+            let day = r.last_day_index as usize;
+            let market = (day < panel.n_dates()).then(|| market_fingerprint(&History::new(panel, day)));
+            let restored = self.restore(store, &meta.run_id, &mut broker, Some(&r.last_snapshot), market)?;
+            match restored {
+                Some(d) if d == day => start = day + 1,
+                _ => {
+                    opts.replay_until = Some(r.last_day_index as usize);
+                    opts.replay_check = Some(r.last_snapshot.clone());
+                }
+            }
+        }
+        let total = range.len();
+        let skipped = start - range.start;
+        let mut feed = PanelFeed::new(panel, start..range.end);
+        let mut outcome = self.run_feed(&mut feed, &mut broker, strategy, store, meta, &opts, &mut |done| {
+            progress(skipped + done, total)
+        })?;
+        outcome.days = total;
+        outcome.bars =
+            range.map(|d| (0..panel.n_symbols() as SymbolId).filter(|&s| panel.is_present(d, s)).count()).sum();
+        Ok(outcome)
+    }
+
+    /// Restore the state saved with the run's last checkpoint (and the broker's, for a
+    /// simulated one); `expected` is the stored snapshot of that day, checked against the
+    /// restored ledger, and `market` the [`market_fingerprint`] of that day in the data at hand,
+    /// checked against the one the run saw. Returns the day index restored, or `None` when the store holds no
+    /// checkpoint for the run (a run written before checkpoints, or a store without them).
+    pub fn restore(
+        &mut self,
+        store: &dyn Store,
+        run_id: &str,
+        broker: &mut dyn Broker,
+        expected: Option<&AccountSnapshot>,
+        market: Option<u64>,
+    ) -> Result<Option<usize>, EngineError> {
+        let Ok(Some(cp)) = store.load_checkpoint(run_id, &self.instance) else { return Ok(None) };
+        let bad = |message: String| EngineError::Checkpoint { run_id: run_id.to_string(), message };
+        let (st, portfolio, broker_state) = EngineState::decode(&cp.state).map_err(bad)?;
+        if market.is_some_and(|m| m != st.market) {
+            return Err(EngineError::ResumeMismatch {
+                run_id: run_id.to_string(),
+                date: expected.map(|s| s.date.to_string()).unwrap_or_else(|| format!("day {}", cp.day_index)),
+                what: "the bars are not those the run saw, so it would go on with a different account".into(),
+            });
+        }
+        if let Some(snap) = expected {
+            let mine = portfolio.account_snapshot(snap.date, st.peak);
+            if mine.total_value != snap.total_value || portfolio.account.available_cash != snap.cash {
+                return Err(EngineError::ResumeMismatch {
+                    run_id: run_id.to_string(),
+                    date: snap.date.to_string(),
+                    what: "the checkpoint gives a different account than the stored snapshot".into(),
+                });
+            }
+        }
+        if let Some(b) = broker_state {
+            broker.restore_state(&b)?;
+        }
+        self.st = st;
+        self.portfolio = portfolio;
+        self.written_ahead = match store.load_events(run_id, &self.instance, cp.seq) {
+            Ok(events) => events.into_iter().map(|e| (e.seq, e)).collect(),
+            Err(_) => Default::default(),
+        };
+        Ok(Some(cp.day_index as usize))
+    }
+
+    /// Run every day the feed gives, with `broker`, committing each day to `store`.
+    /// `progress(done)` is called after every day.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_feed(
+        &mut self,
+        feed: &mut dyn MarketFeed,
+        broker: &mut dyn Broker,
+        strategy: &mut dyn Strategy,
+        store: &mut dyn Store,
+        meta: &RunMeta,
+        opts: &RunOptions,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<RunOutcome, EngineError> {
+        if opts.begin {
             store.begin_run(meta)?;
         }
         let mut decisions = Decisions::default();
-        let total_days = range.len();
-        let last = range.end - 1;
         let mut batch = DayBatch::default();
-        for (n, day) in range.clone().enumerate() {
+        let (mut days, mut bars) = (0, 0);
+        while let Some(h) = feed.next_close()? {
+            let day = h.today();
             batch.day_index = day as u32;
-            self.step(day, day < last, strategy, &mut decisions, &mut batch)?;
-            match resume {
-                Some(r) if day < r.last_day_index as usize => {}
-                Some(r) if day == r.last_day_index as usize => {
-                    if batch.account.as_ref() != Some(&r.last_snapshot) {
+            let decide = opts.last_decision_day.is_none_or(|last| day < last);
+            let replaying = opts.replay_until.is_some_and(|r| day <= r);
+            let mut out = Out {
+                batch: &mut batch,
+                store: if replaying { None } else { Some(&mut *store) },
+                run_id: &meta.run_id,
+                write_ahead: opts.write_ahead,
+            };
+            self.step(h, decide, strategy, &mut decisions, broker, &mut out)?;
+            bars += (0..h.n_symbols() as SymbolId).filter(|&s| h.is_present(0, s)).count();
+            match opts.replay_until {
+                Some(r) if day < r => {}
+                Some(r) if day == r => {
+                    if batch.account.as_ref() != opts.replay_check.as_ref() {
                         return Err(EngineError::ResumeMismatch {
                             run_id: meta.run_id.clone(),
-                            date: panel.dates[day].to_string(),
+                            date: h.date().to_string(),
+                            what: "replaying it gives a different account than the store holds".into(),
                         });
                     }
                 }
-                _ => store.commit_day(&meta.run_id, &batch)?,
+                _ => {
+                    if self.checkpoints {
+                        self.st.market = market_fingerprint(&h);
+                        batch.checkpoint = Some(self.checkpoint(day, broker));
+                    }
+                    store.commit_day(&meta.run_id, &batch)?;
+                }
             }
-            progress(n + 1, total_days);
+            days += 1;
+            progress(days);
         }
-        store.finish_run(&meta.run_id, RunStatus::Finished)?;
-        let bars = range.map(|d| (0..panel.n_symbols() as SymbolId).filter(|&s| panel.is_present(d, s)).count()).sum();
-        Ok(RunOutcome {
-            days: total_days,
-            bars,
-            final_value: self.portfolio.total_asset(),
-            portfolio: self.portfolio.clone(),
-        })
+        if opts.finish {
+            store.finish_run(&meta.run_id, RunStatus::Finished)?;
+        }
+        Ok(RunOutcome { days, bars, final_value: self.portfolio.total_asset(), portfolio: self.portfolio.clone() })
     }
 
-    /// One trading day. Fills `batch` with everything that changed.
-    pub fn step(
+    fn checkpoint(&self, day: usize, broker: &dyn Broker) -> Checkpoint {
+        Checkpoint {
+            instance: self.instance.clone(),
+            day_index: day as u32,
+            seq: self.st.seq,
+            state: self.st.encode(&self.portfolio, broker.save_state()),
+        }
+    }
+
+    /// One trading day, with `h` the market as of its close. Fills `out.batch` with
+    /// everything that changed.
+    fn step(
         &mut self,
-        day: usize,
+        h: History<'_>,
         decide: bool,
         strategy: &mut dyn Strategy,
         decisions: &mut Decisions,
-        batch: &mut DayBatch,
+        broker: &mut dyn Broker,
+        out: &mut Out<'_>,
     ) -> Result<(), EngineError> {
-        batch.positions.clear();
-        batch.orders.clear();
-        batch.risk_events.clear();
-        batch.executions.clear();
-        batch.corporate_actions.clear();
-        let panel = self.panel;
-        let date = panel.dates[day];
-        self.portfolio.start_day(date, |sid| panel.is_tradable(day, sid));
-        self.apply_corporate_actions(day, batch);
-        self.match_pending(day, batch)?;
+        let b = &mut *out.batch;
+        b.positions.clear();
+        b.orders.clear();
+        b.risk_events.clear();
+        b.executions.clear();
+        b.corporate_actions.clear();
+        b.events.clear();
+        b.checkpoint = None;
+        let date = h.date();
+        self.portfolio.start_day(date, |sid| h.is_tradable(0, sid));
+        self.apply_corporate_actions(&h, out);
+        broker.on_market(&h)?;
+        let reports = broker.poll()?;
+        self.apply_reports(reports, out)?;
 
         // The close: mark to market, release T+1, snapshot.
         let marks: Vec<SymbolId> = self.portfolio.positions.keys().copied().collect();
         for sid in marks {
-            let i = panel.idx(day, sid);
-            if panel.is_present(day, sid) && panel.close[i].is_positive() {
-                self.portfolio.mark(sid, panel.close[i], panel.high[i], date);
+            if let Some(bar) = h.bar(0, sid).filter(|b| b.close.is_positive()) {
+                self.portfolio.mark(sid, bar.close, bar.high, date);
             }
         }
         for (sid, _) in self.portfolio.end_of_day() {
-            self.refused_sell[sid as usize] = false;
+            self.st.refused_sell[sid as usize] = false;
         }
-        let snap = self.portfolio.account_snapshot(date, self.peak);
-        self.peak = snap.peak_value;
+        let snap = self.portfolio.account_snapshot(date, self.st.peak);
+        self.st.peak = snap.peak_value;
         let total = snap.total_value;
-        batch.account = Some(snap);
-        batch.positions = self.portfolio.position_snapshots(date);
+        out.batch.account = Some(snap);
+        out.batch.positions = self.portfolio.position_snapshots(date);
 
         if decide {
-            let breaker = total.as_f64() < self.prev_total.as_f64() * (1.0 - self.cfg.risk.circuit_breaker_pct);
+            let breaker = total.as_f64() < self.st.prev_total.as_f64() * (1.0 - self.cfg.risk.circuit_breaker_pct);
             decisions.clear();
             strategy.decide(
                 &StrategyView {
-                    panel,
-                    day,
+                    panel: h.interim_panel(),
+                    day: h.today(),
                     portfolio: &self.portfolio,
                     max_positions: self.cfg.risk.max_positions,
-                    refused_sell: &self.refused_sell,
+                    refused_sell: &self.st.refused_sell,
                 },
                 decisions,
             );
-            self.admit(day, breaker, decisions, batch)?;
+            self.admit(&h, breaker, decisions, broker, out)?;
             // The account as it stands after the evening's orders: `frozen_cash` is the cash
             // reserved for the next day's buys (the total is unchanged by freezing).
-            if let Some(a) = batch.account.as_mut() {
+            if let Some(a) = out.batch.account.as_mut() {
                 a.cash = self.portfolio.account.available_cash;
                 a.frozen_cash = self.portfolio.account.frozen_cash;
             }
         }
-        self.prev_total = total;
+        self.st.prev_total = total;
         Ok(())
+    }
+
+    /// Record an event in the journal: with the day's batch, or at once when it is an order
+    /// about to leave the process and the run writes ahead.
+    fn journal(&mut self, date: chrono::NaiveDate, event: Event, out: &mut Out<'_>) -> Result<(), EngineError> {
+        self.st.seq += 1;
+        let ev = JournalEvent { instance: self.instance.clone(), seq: self.st.seq, date, event };
+        let ahead = out.write_ahead && matches!(ev.event, Event::Submitted(_) | Event::CancelRequested { .. });
+        if !ahead {
+            out.batch.events.push(ev);
+            return Ok(());
+        }
+        if let Some(before) = self.written_ahead.remove(&ev.seq) {
+            // Resuming the day of a crash: this was written (and maybe sent) before it.
+            if before != ev {
+                return Err(EngineError::ResumeMismatch {
+                    run_id: out.run_id.to_string(),
+                    date: date.to_string(),
+                    what: format!("journal event {} differs from the order sent before the restart", ev.seq),
+                });
+            }
+            return Ok(());
+        }
+        if let Some(store) = out.store.as_deref_mut() {
+            store.append_events(out.run_id, std::slice::from_ref(&ev))?;
+        }
+        Ok(())
+    }
+
+    /// A refusal, into the day's rows and the journal.
+    fn refuse(&mut self, ev: RiskEvent, out: &mut Out<'_>) -> Result<(), EngineError> {
+        out.batch.risk_events.push(ev.clone());
+        self.journal(ev.date, Event::Risk(ev), out)
     }
 
     /// Corporate actions whose ex-date is today, before the open: holdings get their bonus
     /// shares, dividends and rights, and the orders placed last evening are restated in the
     /// new shares and prices (a sell of the whole holding still sells all of it). What each
     /// action did to a holding goes into the day's batch.
-    fn apply_corporate_actions(&mut self, day: usize, batch: &mut DayBatch) {
-        let panel = self.panel;
-        let date = panel.dates[day];
+    fn apply_corporate_actions(&mut self, h: &History<'_>, out: &mut Out<'_>) {
+        let date = h.date();
         let tax = self.cfg.corporate_actions.tax();
         let subscribe = self.cfg.corporate_actions.subscribe_rights();
-        for a in panel.actions_on(day) {
-            let Some(prev_close) = previous_close(panel, day, a.sid) else { continue };
-            let reference = a.action.reference_price(prev_close);
+        for a in MarketDay::actions(h) {
+            let reference = a.action.reference_price(a.prev_close);
             if let Some(log) =
-                self.portfolio.apply_corporate_action(a.sid, &a.action, prev_close, reference, date, tax, subscribe)
+                self.portfolio.apply_corporate_action(a.sid, &a.action, a.prev_close, reference, date, tax, subscribe)
             {
-                batch.corporate_actions.push(log);
+                out.batch.corporate_actions.push(log.clone());
+                self.st.seq += 1;
+                let ev = JournalEvent {
+                    instance: self.instance.clone(),
+                    seq: self.st.seq,
+                    date,
+                    event: Event::CorporateAction(log),
+                };
+                out.batch.events.push(ev);
             }
-            let lots = self.risk.lot;
-            for (order, sid) in self.pending.iter_mut().filter(|(_, s)| *s == a.sid) {
-                let extra = a.action.bonus_shares(order.remaining());
-                match order.side {
-                    Side::Sell => {
-                        if let Some(p) = self.portfolio.positions.get_mut(sid) {
-                            let extra = extra.min(p.sellable);
-                            p.sellable -= extra;
-                            order.quantity += extra;
-                        }
-                    }
-                    Side::Buy => order.quantity = lots.round_buy(panel.boards[*sid as usize], order.quantity + extra),
-                }
-                if let janus_core::OrderType::Limit(p) = order.order_type {
-                    let adjusted = janus_core::corporate::adjust_price(p, reference, prev_close);
-                    order.order_type = janus_core::OrderType::Limit(adjusted.round_to_tick());
-                }
+            let board = h.boards()[a.sid as usize];
+            for o in self.st.open.iter_mut().filter(|o| o.sid == a.sid) {
+                restate_order(&mut o.order, o.sid, &a.action, a.prev_close, &mut self.portfolio, &self.risk.lot, board);
             }
         }
     }
 
-    /// Match every pending order against today's bar; what is left expires at the close.
-    fn match_pending(&mut self, day: usize, batch: &mut DayBatch) -> Result<(), EngineError> {
-        let panel = self.panel;
-        let date = panel.dates[day];
-        let mut used: Vec<(SymbolId, i64)> = Vec::new();
-        let pending = std::mem::take(&mut self.pending);
-        for (mut order, sid) in pending {
-            // A sell of a halted stock waits for the open of the day it trades again (its
-            // shares stay reserved); the refusal was recorded once, when it was queued.
-            if self.queues_sell(&order, day, sid) {
-                if self.queued.insert(order.id.0) {
-                    batch.risk_events.push(risk_event(
-                        &order,
-                        date,
-                        RiskReason::MarketSuspended,
-                        "halted on the execution day: queued for the open of the day it trades again".into(),
-                    ));
-                    batch.orders.push(order.clone());
-                }
-                self.refused_sell[sid as usize] = true;
-                self.pending.push((order, sid));
+    /// Apply the broker's reports in order. Each order a report changed goes into the day's
+    /// rows once, in its state after the last report; finished orders leave the book.
+    fn apply_reports(&mut self, reports: Vec<janus_core::ExecReport>, out: &mut Out<'_>) -> Result<(), EngineError> {
+        use janus_core::ReportKind as K;
+        let mut touched: Vec<OrderId> = Vec::new();
+        for r in reports {
+            self.journal(r.date, Event::Report(r.clone()), out)?;
+            let Some(ix) = self.st.open.iter().position(|o| o.order.id == r.order_id) else {
+                let detail = format!("{} report for order {}, which is not open: ignored", r.kind.name(), r.order_id.0);
+                self.journal(r.date, Event::Reconciliation { detail }, out)?;
                 continue;
-            }
-            self.queued.remove(&order.id.0);
-            let volume_used = used.iter().find(|u| u.0 == sid).map_or(0, |u| u.1);
-            let outcome = match_order(
-                &order,
-                sid,
-                panel,
-                day,
-                &self.cfg.fill,
-                &self.cfg.frictions,
-                self.risk.lot.step(panel.boards[sid as usize]),
-                volume_used,
-            );
-            let oid = order.id.0;
-            let ledger = |source| EngineError::Ledger { date, order: oid, source };
-            if let Some((mut qty, price)) = outcome.fill {
-                if order.side == Side::Buy {
-                    // Data without limit columns can open above the frozen price: never spend
-                    // cash that is not there.
-                    let fees = &self.risk.fees;
-                    let budget = order.frozen_cash + self.portfolio.account.available_cash;
-                    let step = self.risk.lot.step(panel.boards[sid as usize]);
-                    while qty > 0 && price.notional(qty) + fees.fill_fees(&order, qty, price, date).total() > budget {
-                        qty = (qty - step).max(0);
+            };
+            let date = r.date;
+            let ledger = |source| EngineError::Ledger { date, order: r.order_id.0, source };
+            let OpenOrder { order, sid, trades } = &mut self.st.open[ix];
+            let sid = *sid;
+            let mut refusal = None;
+            match r.kind {
+                K::Accepted => {
+                    if order.apply(OrderEvent::Accept, date).is_err() {
+                        // A fill overtook the acknowledgement: the order is already working.
+                        continue;
                     }
                 }
-                if qty > 0 {
-                    let log = self
-                        .portfolio
-                        .fill(
-                            &mut order,
-                            sid,
-                            FillSpec { price, qty, reference: outcome.reference, date },
-                            &self.risk.fees,
-                        )
-                        .map_err(ledger)?;
+                K::Rejected { reason, detail } => {
+                    order.apply(OrderEvent::Reject, date).map_err(|e| ledger(e.into()))?;
+                    self.portfolio.release(order, sid);
+                    refusal = reason.map(|reason| (reason, detail));
+                }
+                K::PartiallyFilled(f) | K::Filled(f) => {
+                    if trades.contains(&f.trade_id) {
+                        let detail =
+                            format!("trade {} of order {} reported twice: applied once", f.trade_id, r.order_id.0);
+                        self.journal(date, Event::Reconciliation { detail }, out)?;
+                        continue;
+                    }
+                    trades.push(f.trade_id.clone());
+                    let spec = janus_core::FillSpec {
+                        price: f.price,
+                        qty: f.qty,
+                        reference: f.reference,
+                        date,
+                        commission: f.commission,
+                        taxes: f.taxes,
+                    };
+                    let log = self.portfolio.fill(order, sid, spec).map_err(ledger)?;
                     if order.side == Side::Buy && !self.cfg.frictions.t_plus_1 {
                         self.portfolio.unlock_t1(sid);
                     }
-                    match used.iter_mut().find(|u| u.0 == sid) {
-                        Some(u) => u.1 += qty,
-                        None => used.push((sid, qty)),
+                    out.batch.executions.push(log);
+                    self.st.held.remove(&r.order_id.0);
+                }
+                K::Expired { reason, detail } => {
+                    if let Some(reason) = reason {
+                        if order.side == Side::Sell && reason != RiskReason::VolumeCap {
+                            self.st.refused_sell[sid as usize] = true;
+                        }
+                        refusal = Some((reason, detail));
                     }
-                    batch.executions.push(log);
+                    self.portfolio.expire(order, sid, date).map_err(ledger)?;
+                    self.st.held.remove(&r.order_id.0);
+                }
+                K::Held { reason, detail } => {
+                    self.st.refused_sell[sid as usize] = true;
+                    if !self.st.held.insert(r.order_id.0) {
+                        continue; // already recorded when it started waiting
+                    }
+                    refusal = Some((reason, detail));
+                }
+                K::Canceled => {
+                    self.portfolio.cancel(order, sid, date).map_err(ledger)?;
+                    self.st.held.remove(&r.order_id.0);
+                }
+                K::CancelRejected { .. } => {
+                    let filled = order.filled;
+                    order.apply(OrderEvent::CancelReject { filled }, date).map_err(|e| ledger(e.into()))?;
                 }
             }
-            if let Some((reason, detail)) = outcome.refusal {
-                if order.side == Side::Sell && reason != RiskReason::VolumeCap {
-                    self.refused_sell[sid as usize] = true;
+            if let Some((reason, detail)) = refusal {
+                let ev = risk_event(&self.st.open[ix].order, date, reason, detail);
+                self.refuse(ev, out)?;
+            }
+            if !touched.contains(&r.order_id) {
+                touched.push(r.order_id);
+            }
+        }
+        for id in touched {
+            if let Some(ix) = self.st.open.iter().position(|o| o.order.id == id) {
+                out.batch.orders.push(self.st.open[ix].order.clone());
+                if !self.st.open[ix].order.status.is_open() {
+                    self.st.open.remove(ix);
                 }
-                batch.risk_events.push(risk_event(&order, date, reason, detail));
             }
-            if order.status.is_open() {
-                self.portfolio.expire(&mut order, sid, date).map_err(ledger)?;
-            }
-            batch.orders.push(order);
         }
         Ok(())
     }
 
-    /// A sell is queued rather than refused while its stock is halted (a present bar without
-    /// trading), when suspensions are simulated. A stock with no bar at all is not halted but
-    /// gone (not listed, delisted): the order is refused by the matcher as before.
-    fn queues_sell(&self, order: &Order, day: usize, sid: SymbolId) -> bool {
-        order.side == Side::Sell
-            && self.cfg.frictions.suspensions
-            && self.panel.is_present(day, sid)
-            && !self.panel.is_tradable(day, sid)
+    /// Send an admitted order to the broker (journaled first) and apply its answer.
+    fn send(
+        &mut self,
+        order: Order,
+        sid: SymbolId,
+        broker: &mut dyn Broker,
+        out: &mut Out<'_>,
+    ) -> Result<(), EngineError> {
+        self.journal(order.created, Event::Submitted(order.clone()), out)?;
+        let result = broker.submit(&order);
+        self.st.open.push(OpenOrder { order, sid, trades: Vec::new() });
+        match result {
+            // No answer: the order stays `Submitted` (its fate unknown until the broker
+            // reports or reconciliation settles it).
+            Err(BrokerError::Unreachable(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                let reports = broker.poll()?;
+                self.apply_reports(reports, out)
+            }
+        }
     }
 
-    fn new_order(&mut self, intent: &Intent, qty: i64, date: chrono::NaiveDate) -> Order {
-        let id = OrderId(self.next_order_id);
-        self.next_order_id += 1;
-        let mut o =
-            Order::new(id, self.panel.symbols[intent.sid as usize].clone(), intent.side, intent.order_type, qty, date);
+    fn new_order(&mut self, h: &History<'_>, intent: &Intent, qty: i64) -> Order {
+        let id = OrderId(self.st.next_order_id);
+        self.st.next_order_id += 1;
+        let symbol = h.symbols()[intent.sid as usize].clone();
+        let mut o = Order::new(id, symbol, intent.side, intent.order_type, qty, h.date());
         o.tag = intent.tag.clone();
         o
     }
 
-    fn reject(&mut self, mut order: Order, reason: RiskReason, detail: String, batch: &mut DayBatch) {
+    fn reject(
+        &mut self,
+        mut order: Order,
+        reason: RiskReason,
+        detail: String,
+        out: &mut Out<'_>,
+    ) -> Result<(), EngineError> {
         let date = order.created;
         order.apply(OrderEvent::Reject, date).expect("a new order can always be rejected");
-        batch.risk_events.push(risk_event(&order, date, reason, detail));
-        batch.orders.push(order);
+        let ev = risk_event(&order, date, reason, detail);
+        out.batch.orders.push(order);
+        self.refuse(ev, out)
     }
 
     /// Turn the strategy's intents into orders: sells first, then buys in rank order while
-    /// slots remain. Each passes the risk manager before anything is frozen.
-    fn admit(&mut self, day: usize, breaker: bool, d: &Decisions, batch: &mut DayBatch) -> Result<(), EngineError> {
-        let panel = self.panel;
-        let date = panel.dates[day];
+    /// slots remain. Each passes the risk manager before anything is frozen, then goes to the
+    /// broker.
+    fn admit(
+        &mut self,
+        h: &History<'_>,
+        breaker: bool,
+        d: &Decisions,
+        broker: &mut dyn Broker,
+        out: &mut Out<'_>,
+    ) -> Result<(), EngineError> {
+        let date = h.date();
         let mut pending_buys: Vec<PendingBuy> = Vec::new();
         let planned: Vec<SymbolId> = d.buys.iter().map(|b| b.sid).collect();
+        let ledger = |order: &Order| {
+            let id = order.id.0;
+            move |source| EngineError::Ledger { date, order: id, source }
+        };
         for intent in &d.sells {
-            if self.pending.iter().any(|(o, sid)| *sid == intent.sid && self.queued.contains(&o.id.0)) {
+            if self.st.open.iter().any(|o| o.sid == intent.sid && self.st.held.contains(&o.order.id.0)) {
                 continue; // a sell of this stock is already waiting for it to trade again
             }
             let qty = intent.qty.unwrap_or_else(|| self.portfolio.positions.get(&intent.sid).map_or(0, |p| p.sellable));
-            let mut order = self.new_order(intent, qty, date);
-            if self.queues_sell(&order, day, intent.sid) && qty > 0 {
+            let mut order = self.new_order(h, intent, qty);
+            if self.cfg.frictions.suspensions && h.is_present(0, intent.sid) && !h.is_tradable(0, intent.sid) && qty > 0
+            {
                 // Halted at the decision close: queue the sell for the day it trades again
                 // instead of refusing it every day; recorded once, as the refusal it is.
-                self.portfolio.accept_sell(&mut order, intent.sid).map_err(|source| EngineError::Ledger {
-                    date,
-                    order: order.id.0,
-                    source,
-                })?;
-                self.queued.insert(order.id.0);
-                batch.risk_events.push(risk_event(
-                    &order,
-                    date,
-                    RiskReason::Suspended,
-                    "suspended at the decision close: queued for the open of the day it trades again".into(),
-                ));
-                self.refused_sell[intent.sid as usize] = true;
-                batch.orders.push(order.clone());
-                self.pending.push((order, intent.sid));
+                self.portfolio.accept_sell(&mut order, intent.sid).map_err(ledger(&order))?;
+                self.st.held.insert(order.id.0);
+                let detail = "suspended at the decision close: queued for the open of the day it trades again";
+                self.refuse(risk_event(&order, date, RiskReason::Suspended, detail.into()), out)?;
+                self.st.refused_sell[intent.sid as usize] = true;
+                self.send(order, intent.sid, broker, out)?;
                 continue;
             }
             let ctx = RiskContext {
-                panel,
-                day,
+                history: *h,
                 portfolio: &self.portfolio,
                 pending_buys: &pending_buys,
                 planned_buys: &planned,
                 buys_blocked: breaker,
             };
             match self.risk.check_sell(&order, intent.sid, &ctx) {
-                Err((reason, detail)) => self.reject(order, reason, detail, batch),
+                Err((reason, detail)) => self.reject(order, reason, detail, out)?,
                 Ok(()) => {
-                    self.portfolio.accept_sell(&mut order, intent.sid).map_err(|source| EngineError::Ledger {
-                        date,
-                        order: order.id.0,
-                        source,
-                    })?;
-                    batch.orders.push(order.clone());
-                    self.pending.push((order, intent.sid));
+                    self.portfolio.accept_sell(&mut order, intent.sid).map_err(ledger(&order))?;
+                    self.send(order, intent.sid, broker, out)?;
                 }
             }
         }
@@ -424,14 +629,13 @@ impl<'a> Backtest<'a> {
                 break;
             }
             let sid = intent.sid;
-            let close = panel.close[panel.idx(day, sid)];
-            let freeze_price = self.risk.freeze_price(panel, day, sid, intent.order_type);
-            let qty = intent.qty.unwrap_or_else(|| self.risk.size_buy(&self.portfolio, panel, day, sid, freeze_price));
-            let mut order = self.new_order(intent, qty, date);
+            let close = h.close(0, sid);
+            let freeze_price = self.risk.freeze_price(h, sid, intent.order_type);
+            let qty = intent.qty.unwrap_or_else(|| self.risk.size_buy(&self.portfolio, h, sid, freeze_price));
+            let mut order = self.new_order(h, intent, qty);
             let freeze = self.risk.freeze_amount(&order, freeze_price);
             let ctx = RiskContext {
-                panel,
-                day,
+                history: *h,
                 portfolio: &self.portfolio,
                 pending_buys: &pending_buys,
                 planned_buys: &planned,
@@ -440,20 +644,15 @@ impl<'a> Backtest<'a> {
             match self.risk.check_buy(&order, sid, freeze, &ctx) {
                 Err((reason, detail)) => {
                     let stop = reason == RiskReason::CircuitBreaker;
-                    self.reject(order, reason, detail, batch);
+                    self.reject(order, reason, detail, out)?;
                     if stop {
                         break;
                     }
                 }
                 Ok(()) => {
-                    self.portfolio.accept_buy(&mut order, freeze).map_err(|source| EngineError::Ledger {
-                        date,
-                        order: order.id.0,
-                        source,
-                    })?;
+                    self.portfolio.accept_buy(&mut order, freeze).map_err(ledger(&order))?;
                     pending_buys.push(PendingBuy { sid, value: close.notional(qty) });
-                    batch.orders.push(order.clone());
-                    self.pending.push((order, sid));
+                    self.send(order, sid, broker, out)?;
                     admitted += 1;
                 }
             }
@@ -462,13 +661,27 @@ impl<'a> Backtest<'a> {
     }
 }
 
-/// The last close of `sid` before `day`, if it traded before.
-fn previous_close(panel: &Panel, day: usize, sid: SymbolId) -> Option<janus_core::Price> {
-    (0..day)
-        .rev()
-        .map(|d| panel.idx(d, sid))
-        .find(|&i| panel.flags[i] & janus_data::panel::flag::PRESENT != 0)
-        .map(|i| panel.close[i])
+/// Where a day's records go: the batch, and for events written ahead the store itself
+/// (`None` while replaying: nothing is written).
+struct Out<'s> {
+    batch: &'s mut DayBatch,
+    store: Option<&'s mut dyn Store>,
+    run_id: &'s str,
+    write_ahead: bool,
+}
+
+/// A digest of one day's cross-section (every symbol's presence, trading and close): a
+/// resumed run checks that its data still holds the day its checkpoint was taken on.
+pub fn market_fingerprint(h: &History<'_>) -> u64 {
+    let mut x: u64 = 0xcbf29ce484222325;
+    for sid in 0..h.n_symbols() as SymbolId {
+        let cell = (h.close(0, sid).0 as u64) << 2 | (h.is_present(0, sid) as u64) << 1 | h.is_tradable(0, sid) as u64;
+        for b in cell.to_le_bytes() {
+            x ^= b as u64;
+            x = x.wrapping_mul(0x100000001b3);
+        }
+    }
+    x
 }
 
 /// The risk event recording that `order` was refused on `date`.

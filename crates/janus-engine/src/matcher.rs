@@ -3,8 +3,8 @@
 //! reads the bar and the order and returns an outcome; the engine applies it to the ledger.
 
 use crate::config::{FillConfig, FillPrice, Frictions, LimitBlock};
-use janus_core::{Order, OrderType, Price, Qty, RiskReason, Side, SymbolId};
-use janus_data::Panel;
+use janus_core::{Bar, Order, OrderType, Price, Qty, RiskReason, Side, SymbolId};
+use janus_data::{History, Panel};
 
 /// What one bar does to one order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,9 +23,7 @@ impl MatchOutcome {
     }
 }
 
-/// Match `order` against bar `day` of `sid`. `volume_used` is what earlier orders of the same
-/// symbol already took from this bar under the participation cap. `frictions` says which of the
-/// market's rules apply (all of them in a real run).
+/// Match `order` against bar `day` of `sid` of a panel (see [`match_bar`]).
 #[allow(clippy::too_many_arguments)]
 pub fn match_order(
     order: &Order,
@@ -37,26 +35,39 @@ pub fn match_order(
     lot: Qty,
     volume_used: Qty,
 ) -> MatchOutcome {
-    let i = panel.idx(day, sid);
+    let bar = History::new(panel, day).bar(0, sid);
+    match_bar(order, bar.as_ref(), cfg, frictions, lot, volume_used)
+}
+
+/// Match `order` against the execution day's `bar` of its symbol (`None`: no bar that day).
+/// `volume_used` is what earlier orders of the same symbol already took from this bar under
+/// the participation cap. `frictions` says which of the market's rules apply (all of them in a
+/// real run).
+pub fn match_bar(
+    order: &Order,
+    bar: Option<&Bar>,
+    cfg: &FillConfig,
+    frictions: &Frictions,
+    lot: Qty,
+    volume_used: Qty,
+) -> MatchOutcome {
     // Without the suspension friction a halted bar (present, flat, no volume) trades at its
     // price; a missing bar never does: there is no price to trade at.
-    let halted = panel.is_present(day, sid) && !panel.is_tradable(day, sid);
-    let trades_when_halted = halted && !frictions.suspensions;
-    if !panel.is_tradable(day, sid) && !trades_when_halted {
+    let Some(bar) = bar.filter(|b| b.tradable || !frictions.suspensions) else {
         return MatchOutcome::refused(
             Price::ZERO,
             RiskReason::MarketSuspended,
             "no trading on the execution day".into(),
         );
-    }
-    let (open, high, low, close) = (panel.open[i], panel.high[i], panel.low[i], panel.close[i]);
+    };
+    let halted = !bar.tradable;
+    let (open, high, low, close) = (bar.open, bar.high, bar.low, bar.close);
     let reference = match cfg.price {
         FillPrice::Open => open,
-        FillPrice::Vwap => panel.vwap(day, sid),
+        FillPrice::Vwap => bar.vwap(),
         FillPrice::Close => close,
     };
-    let (up, down) =
-        if frictions.price_limits { (panel.limit_up[i], panel.limit_down[i]) } else { (Price::ZERO, Price::ZERO) };
+    let (up, down) = if frictions.price_limits { (bar.limit_up, bar.limit_down) } else { (Price::ZERO, Price::ZERO) };
     let one_price = high == low;
     match order.side {
         Side::Buy if up.is_positive() => {
@@ -135,7 +146,7 @@ pub fn match_order(
         let qty = order.remaining();
         return MatchOutcome { fill: (qty > 0).then_some((qty, price)), reference, refusal: None };
     }
-    let cap = ((panel.volume[i] * cfg.volume_participation).floor() as Qty - volume_used).max(0);
+    let cap = ((bar.volume * cfg.volume_participation).floor() as Qty - volume_used).max(0);
     let remaining = order.remaining();
     let qty = if remaining <= cap { remaining } else { cap / lot * lot };
     let refusal = (qty < remaining).then(|| {

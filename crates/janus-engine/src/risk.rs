@@ -7,7 +7,7 @@ use janus_core::{
     Exchange, FeeSchedule, LimitRules, LotRules, Money, Order, OrderType, Portfolio, Price, Qty, RiskReason, Side,
     SymbolId,
 };
-use janus_data::Panel;
+use janus_data::History;
 
 /// An order admitted earlier in the same decision step (it will fill on the same day).
 #[derive(Clone, Copy, Debug)]
@@ -19,8 +19,8 @@ pub struct PendingBuy {
 
 /// What the risk manager reads besides the order.
 pub struct RiskContext<'a> {
-    pub panel: &'a Panel,
-    pub day: usize,
+    /// The market as of the decision close.
+    pub history: History<'a>,
     pub portfolio: &'a Portfolio,
     pub pending_buys: &'a [PendingBuy],
     /// Symbols the same decision also wants to buy (sells are admitted first).
@@ -47,14 +47,14 @@ impl RiskManager {
     /// of that day (what a broker freezes for an A-share market buy). A next day without a
     /// limit (a new listing's first days) has no limit-up: the buy freezes at today's close,
     /// and a dearer fill is cut to the cash there is.
-    pub fn freeze_price(&self, panel: &Panel, day: usize, sid: SymbolId, order_type: OrderType) -> Price {
+    pub fn freeze_price(&self, h: &History<'_>, sid: SymbolId, order_type: OrderType) -> Price {
         match order_type {
             OrderType::Limit(p) => p,
             OrderType::Market => {
-                let close = panel.close[panel.idx(day, sid)];
-                let next = panel.dates.get(day + 1).copied().unwrap_or(panel.dates[day]);
-                let listing = panel.listing(day, sid).days_later(1);
-                let rule = self.limits.daily_limit(next, panel.boards[sid as usize], panel.is_st(day, sid), listing);
+                let close = h.close(0, sid);
+                let next = h.next_date().unwrap_or(h.date());
+                let listing = h.listing(sid).days_later(1);
+                let rule = self.limits.daily_limit(next, h.boards()[sid as usize], h.is_st(0, sid), listing);
                 let up = rule.prices(Some(close), close).0;
                 if up.is_positive() {
                     up
@@ -76,34 +76,34 @@ impl RiskManager {
     }
 
     /// The symbol trades at `day`: it has a bar that is not halted (or halts are not simulated).
-    fn can_trade(&self, panel: &Panel, day: usize, sid: SymbolId) -> bool {
-        panel.is_tradable(day, sid) || (!self.frictions.suspensions && panel.is_present(day, sid))
+    fn can_trade(&self, h: &History<'_>, sid: SymbolId) -> bool {
+        h.is_tradable(0, sid) || (!self.frictions.suspensions && h.is_present(0, sid))
     }
 
-    fn at_limit_close(&self, panel: &Panel, day: usize, sid: SymbolId, side: Side) -> Option<Price> {
+    fn at_limit_close(&self, h: &History<'_>, sid: SymbolId, side: Side) -> Option<Price> {
         if !self.cfg.reject_at_limit_close || !self.frictions.price_limits {
             return None;
         }
-        let i = panel.idx(day, sid);
-        let close = panel.close[i];
+        let close = h.close(0, sid);
+        let (up, down) = h.limits(0, sid);
         let limit = match side {
-            Side::Buy => panel.limit_up[i],
-            Side::Sell => panel.limit_down[i],
+            Side::Buy => up,
+            Side::Sell => down,
         };
         (limit.is_positive() && close == limit).then_some(limit)
     }
 
     pub fn check_sell(&self, order: &Order, sid: SymbolId, ctx: &RiskContext<'_>) -> Result<(), Refusal> {
-        let (panel, day) = (ctx.panel, ctx.day);
-        if !self.can_trade(panel, day, sid) {
+        let h = &ctx.history;
+        if !self.can_trade(h, sid) {
             return Err((RiskReason::Suspended, "suspended at the decision close; retry when it trades".into()));
         }
-        if let Some(limit) = self.at_limit_close(panel, day, sid, Side::Sell) {
+        if let Some(limit) = self.at_limit_close(h, sid, Side::Sell) {
             return Err((RiskReason::LimitDown, format!("closed at limit-down {limit}")));
         }
         let pos = ctx.portfolio.positions.get(&sid);
         let amount = pos.map_or(0, |p| p.amount);
-        let board = panel.boards[sid as usize];
+        let board = h.boards()[sid as usize];
         let lot = self.lot.board(board);
         if !lot.is_valid_sell(order.quantity, amount) {
             return Err((
@@ -138,7 +138,7 @@ impl RiskManager {
 
     /// Check a buy that would freeze `freeze` of cash.
     pub fn check_buy(&self, order: &Order, sid: SymbolId, freeze: Money, ctx: &RiskContext<'_>) -> Result<(), Refusal> {
-        let (panel, day, pf) = (ctx.panel, ctx.day, ctx.portfolio);
+        let (h, pf) = (&ctx.history, ctx.portfolio);
         if ctx.buys_blocked {
             return Err((
                 RiskReason::CircuitBreaker,
@@ -148,13 +148,13 @@ impl RiskManager {
                 ),
             ));
         }
-        if !self.can_trade(panel, day, sid) {
+        if !self.can_trade(h, sid) {
             return Err((RiskReason::Suspended, "suspended at the decision close".into()));
         }
-        if let Some(limit) = self.at_limit_close(panel, day, sid, Side::Buy) {
+        if let Some(limit) = self.at_limit_close(h, sid, Side::Buy) {
             return Err((RiskReason::LimitUp, format!("closed at limit-up {limit}")));
         }
-        let board = panel.boards[sid as usize];
+        let board = h.boards()[sid as usize];
         let lot = self.lot.board(board);
         if !lot.is_valid_buy(order.quantity) {
             return Err((
@@ -177,7 +177,7 @@ impl RiskManager {
             }
         }
         let total = pf.total_asset();
-        let close = panel.close[panel.idx(day, sid)];
+        let close = h.close(0, sid);
         let existing = pf.positions.get(&sid).map_or(Money::ZERO, |p| p.market_value());
         let pending: Money = ctx.pending_buys.iter().filter(|b| b.sid == sid).map(|b| b.value).sum();
         let after = existing + pending + close.notional(order.quantity);
@@ -205,18 +205,18 @@ impl RiskManager {
     /// cut to what the available cash can freeze, in the board's lots. When not even the
     /// board's minimum fits, the uncut size is returned so the cash check refuses it with the
     /// real figures.
-    pub fn size_buy(&self, pf: &Portfolio, panel: &Panel, day: usize, sid: SymbolId, freeze_price: Price) -> Qty {
-        let close = panel.close[panel.idx(day, sid)];
+    pub fn size_buy(&self, pf: &Portfolio, h: &History<'_>, sid: SymbolId, freeze_price: Price) -> Qty {
+        let close = h.close(0, sid);
         if !close.is_positive() || !freeze_price.is_positive() {
             return 0;
         }
-        let lot = self.lot.board(panel.boards[sid as usize]);
-        let exchange = Exchange::from_symbol(&panel.symbols[sid as usize]);
+        let lot = self.lot.board(h.boards()[sid as usize]);
+        let exchange = Exchange::from_symbol(&h.symbols()[sid as usize]);
         let target = pf.total_asset().0 / self.cfg.max_positions as i64;
         let wanted = lot.round_buy(target / close.0).max(lot.min);
         let available = pf.account.available_cash;
         let mut qty = wanted.min(lot.round_buy(available.0 / freeze_price.0));
-        while qty > 0 && self.freeze_for(exchange, freeze_price, qty, panel.dates[day]) > available {
+        while qty > 0 && self.freeze_for(exchange, freeze_price, qty, h.date()) > available {
             qty = lot.round_buy(qty - 1);
         }
         if qty == 0 {
@@ -243,7 +243,7 @@ mod tests {
         }
     }
 
-    fn panel(rows: &str) -> Panel {
+    fn panel(rows: &str) -> janus_data::Panel {
         let csv = format!("date,symbol,open,high,low,close,volume\n{rows}");
         janus_data::load_csv_reader(csv.as_bytes(), "risk.csv", &LimitRules::default()).unwrap()
     }
@@ -258,13 +258,13 @@ mod tests {
              2020-08-24,688002.SH,10.00,10.00,10.00,10.00,1000\n",
         );
         let r = manager();
-        let freeze = |day, sym| r.freeze_price(&p, day, p.symbol_id(sym).unwrap(), OrderType::Market);
+        let freeze = |day, sym| r.freeze_price(&History::new(&p, day), p.symbol_id(sym).unwrap(), OrderType::Market);
         assert_eq!(freeze(0, "300001.SZ"), Price::from_yuan(11.0), "08-21: ChiNext still 10%");
         assert_eq!(freeze(1, "300001.SZ"), Price::from_yuan(12.0), "08-24: 20%");
         assert_eq!(freeze(1, "688001.SH"), Price::from_yuan(12.0));
         assert_eq!(freeze(1, "688002.SH"), Price::from_yuan(10.0), "a new listing's free day: the close");
         let limit = OrderType::Limit(Price::from_yuan(10.5));
-        assert_eq!(r.freeze_price(&p, 1, 0, limit), Price::from_yuan(10.5));
+        assert_eq!(r.freeze_price(&History::new(&p, 1), 0, limit), Price::from_yuan(10.5));
     }
 
     #[test]
@@ -275,19 +275,19 @@ mod tests {
         let r = manager();
         let pf = Portfolio::new(Money::from_yuan(100_000.0));
         // 10 positions: 10,000 CNY each at 33.33 is 300.03 shares.
-        let size = |sym| r.size_buy(&pf, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        let size = |sym| r.size_buy(&pf, &History::new(&p, 0), p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
         assert_eq!(size("600000.SH"), 300);
         assert_eq!(size("688001.SH"), 300);
         let poor = Portfolio::new(Money::from_yuan(8_000.0));
         // 800 CNY each is less than either minimum: the uncut minimum, for the cash check to refuse.
-        let size = |sym| r.size_buy(&poor, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        let size = |sym| r.size_buy(&poor, &History::new(&p, 0), p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
         assert_eq!((size("600000.SH"), size("688001.SH")), (100, 200));
         // One position: the target is the whole account, so cash decides. 8,470 CNY buys 231
         // shares at the freeze price of 36.66 (8,468.46) but not their fees: 230.
         let mut one = manager();
         one.cfg.max_positions = 1;
         let tight = Portfolio::new(Money::from_yuan(8_470.0));
-        let size = |sym| one.size_buy(&tight, &p, 0, p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
+        let size = |sym| one.size_buy(&tight, &History::new(&p, 0), p.symbol_id(sym).unwrap(), Price::from_yuan(36.66));
         assert_eq!(size("688001.SH"), 230, "cut in 1-share steps");
         assert_eq!(size("600000.SH"), 200, "cut in whole lots");
     }
