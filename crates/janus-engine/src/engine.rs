@@ -89,7 +89,16 @@ pub struct Backtest<'a> {
     /// Journal events written ahead of the crash being resumed from, by sequence number: a
     /// restarted day must send exactly what was sent before.
     written_ahead: std::collections::BTreeMap<u64, JournalEvent>,
+    /// Called at the points of a day where a crash matters (see [`PROBE_POINTS`]); the
+    /// crash tests of paper trading kill the process there. Does nothing by default.
+    pub probe: fn(&'static str),
 }
+
+/// Where [`Backtest::probe`] is called: a day came from the feed (`day`), the broker's
+/// reports of it were applied (`reports`), an order was journaled and not yet sent
+/// (`journaled`), an order was sent and its day not yet committed (`sent`), the day was
+/// committed (`committed`).
+pub const PROBE_POINTS: [&str; 5] = ["day", "reports", "journaled", "sent", "committed"];
 
 impl<'a> Backtest<'a> {
     pub fn new(panel: &'a Panel, cfg: EngineConfig) -> Result<Backtest<'a>, EngineError> {
@@ -111,7 +120,13 @@ impl<'a> Backtest<'a> {
             instance: MAIN_INSTANCE.to_string(),
             checkpoints: true,
             written_ahead: Default::default(),
+            probe: |_| {},
         })
+    }
+
+    /// The trading day of the state, when it came from (or was saved to) a checkpoint.
+    pub fn checkpoint_date(&self) -> Option<chrono::NaiveDate> {
+        self.st.date
     }
 
     /// The simulated broker of this configuration, with the run's initial cash.
@@ -250,6 +265,7 @@ impl<'a> Backtest<'a> {
         let mut batch = DayBatch::default();
         let (mut days, mut bars) = (0, 0);
         while let Some(h) = feed.next_close()? {
+            (self.probe)("day");
             let day = h.today();
             batch.day_index = day as u32;
             let decide = opts.last_decision_day.is_none_or(|last| day < last);
@@ -276,9 +292,11 @@ impl<'a> Backtest<'a> {
                 _ => {
                     if self.checkpoints {
                         self.st.market = market_fingerprint(&h);
+                        self.st.date = Some(h.date());
                         batch.checkpoint = Some(self.checkpoint(day, broker));
                     }
                     store.commit_day(&meta.run_id, &batch)?;
+                    (self.probe)("committed");
                 }
             }
             days += 1;
@@ -324,6 +342,7 @@ impl<'a> Backtest<'a> {
         broker.on_market(&h)?;
         let reports = broker.poll()?;
         self.apply_reports(reports, out)?;
+        (self.probe)("reports");
 
         // The close: mark to market, release T+1, snapshot.
         let marks: Vec<SymbolId> = self.portfolio.positions.keys().copied().collect();
@@ -535,7 +554,9 @@ impl<'a> Backtest<'a> {
         out: &mut Out<'_>,
     ) -> Result<(), EngineError> {
         self.journal(order.created, Event::Submitted(order.clone()), out)?;
+        (self.probe)("journaled");
         let result = broker.submit(&order);
+        (self.probe)("sent");
         self.st.open.push(OpenOrder { order, sid, trades: Vec::new() });
         match result {
             // No answer: the order stays `Submitted` (its fate unknown until the broker

@@ -29,7 +29,9 @@ pub struct EngineState {
     pub prev_total: Money,
     /// Last journal sequence number used.
     pub seq: u64,
-    /// [`crate::engine::market_fingerprint`] of the day of the checkpoint.
+    /// The day of the checkpoint, and its [`crate::engine::market_fingerprint`].
+    #[serde(default)]
+    pub date: Option<chrono::NaiveDate>,
     #[serde(default)]
     pub market: u64,
 }
@@ -53,6 +55,7 @@ impl EngineState {
             peak: initial_cash,
             prev_total: initial_cash,
             seq: 0,
+            date: None,
             market: 0,
         }
     }

@@ -22,6 +22,6 @@ pub mod sim_broker;
 pub mod strategy;
 
 pub use config::{EngineConfig, FillConfig, FillPrice, Frictions, LimitBlock, RiskConfig, StrategyConfig};
-pub use engine::{derive_run_id, Backtest, EngineError, Resume, RunOptions, RunOutcome};
+pub use engine::{derive_run_id, Backtest, EngineError, Resume, RunOptions, RunOutcome, PROBE_POINTS};
 pub use sim_broker::{SimBroker, SimRules};
 pub use strategy::{BuyModel, Decisions, DualModelStrategy, Intent, SellModel, Strategy, StrategyView};
