@@ -334,6 +334,12 @@ pub trait Store {
         })
     }
 
+    /// Make every committed day durable now (a persistent backend buffers days for speed;
+    /// paper and live trading flush after each day). The default has nothing to flush.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Remove a run and everything recorded for it.
     fn delete_run(&mut self, run_id: &str) -> Result<(), StoreError> {
         Err(StoreError::Backend { backend: "store", message: format!("this store cannot delete run {run_id:?}") })

@@ -35,6 +35,8 @@ pub enum EngineError {
     ResumeMismatch { run_id: String, date: String, what: String },
     #[error("the date range selects no trading days of the data ({first} .. {last})")]
     EmptyRange { first: String, last: String },
+    #[error("{0}")]
+    Reconcile(String),
     #[error("run {run_id}: the stored checkpoint is unreadable: {message}")]
     Checkpoint { run_id: String, message: String },
 }
@@ -89,6 +91,8 @@ pub struct Backtest<'a> {
     /// Journal events written ahead of the crash being resumed from, by sequence number: a
     /// restarted day must send exactly what was sent before.
     written_ahead: std::collections::BTreeMap<u64, JournalEvent>,
+    /// Records of start-up reconciliation, committed with the first day.
+    carry: Option<DayBatch>,
     /// Called at the points of a day where a crash matters (see [`PROBE_POINTS`]); the
     /// crash tests of paper trading kill the process there. Does nothing by default.
     pub probe: fn(&'static str),
@@ -120,6 +124,7 @@ impl<'a> Backtest<'a> {
             instance: MAIN_INSTANCE.to_string(),
             checkpoints: true,
             written_ahead: Default::default(),
+            carry: None,
             probe: |_| {},
         })
     }
@@ -245,6 +250,44 @@ impl<'a> Backtest<'a> {
         Ok(Some(cp.day_index as usize))
     }
 
+    /// Reconcile with the broker before trading (paper and live start-up), on `date`: the
+    /// reports waiting at the broker are applied first, then the broker's account, positions
+    /// and open orders become the engine's ([`crate::reconcile`]); every difference is
+    /// journaled with the first day. Returns the number of differences. An error means the
+    /// node must not trade.
+    pub fn reconcile_at_start(
+        &mut self,
+        broker: &mut dyn Broker,
+        store: &mut dyn Store,
+        run_id: &str,
+        date: chrono::NaiveDate,
+        symbol_id: &dyn Fn(&str) -> Option<SymbolId>,
+    ) -> Result<usize, EngineError> {
+        let mut batch = self.carry.take().unwrap_or_default();
+        let mut out = Out { batch: &mut batch, store: Some(store), run_id, write_ahead: true };
+        let reports = broker.poll()?;
+        self.apply_reports(reports, &mut out)?;
+        let open: Vec<Order> = self.st.open.iter().map(|o| o.order.clone()).collect();
+        let r = crate::reconcile::reconcile(&self.portfolio, &open, broker, date, symbol_id)
+            .map_err(|e| EngineError::Reconcile(e.to_string()))?;
+        let differences = r.events.len().saturating_sub(1);
+        for ev in r.events {
+            self.journal(date, ev, &mut out)?;
+        }
+        out.batch.orders.extend(r.closed.iter().cloned());
+        let mut kept = Vec::new();
+        for order in r.open {
+            let Some(sid) = symbol_id(&order.symbol) else { continue };
+            let trades =
+                self.st.open.iter().find(|o| o.order.id == order.id).map(|o| o.trades.clone()).unwrap_or_default();
+            kept.push(OpenOrder { order, sid, trades });
+        }
+        self.st.open = kept;
+        self.portfolio = r.portfolio;
+        self.carry = Some(batch);
+        Ok(differences)
+    }
+
     /// Run every day the feed gives, with `broker`, committing each day to `store`.
     /// `progress(done)` is called after every day.
     #[allow(clippy::too_many_arguments)]
@@ -296,6 +339,10 @@ impl<'a> Backtest<'a> {
                         batch.checkpoint = Some(self.checkpoint(day, broker));
                     }
                     store.commit_day(&meta.run_id, &batch)?;
+                    if opts.write_ahead {
+                        // Live days are far apart: make each durable before waiting for the next.
+                        store.flush()?;
+                    }
                     (self.probe)("committed");
                 }
             }
@@ -336,6 +383,13 @@ impl<'a> Backtest<'a> {
         b.corporate_actions.clear();
         b.events.clear();
         b.checkpoint = None;
+        if let Some(carry) = self.carry.take() {
+            // What start-up reconciliation applied goes into the first day's records.
+            b.orders.extend(carry.orders);
+            b.risk_events.extend(carry.risk_events);
+            b.executions.extend(carry.executions);
+            b.events.extend(carry.events);
+        }
         let date = h.date();
         self.portfolio.start_day(date, |sid| h.is_tradable(0, sid));
         self.apply_corporate_actions(&h, out);

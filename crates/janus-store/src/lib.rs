@@ -9,8 +9,11 @@
 //! call to a server has a connect timeout and a read/write timeout ([`StoreOptions`]), so a
 //! server that hangs stops a run after the retry time instead of never; [`Committed`] tells the
 //! opener what the store durably holds of each run, so a failure can say whether (and how) the
-//! run can be resumed. URLs are shown only through [`redact`], so a password never reaches a
-//! log or an error message.
+//! run can be resumed. Every backend also keeps the journal (sequenced events per run and
+//! strategy instance, written with their day or appended ahead of it, idempotent per sequence
+//! number) and each instance's latest checkpoint, both read by key so that a resume costs the
+//! same however long the run. URLs are shown only through [`redact`], so a password never
+//! reaches a log or an error message.
 #![forbid(unsafe_code)]
 
 mod codec;
@@ -28,7 +31,7 @@ pub use memory::MemoryStore;
 /// The SQL tables that hold a run's rows (besides `runs`), as both SQL backends' migrations
 /// create them; a run is deleted table by table.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) const RUN_TABLES: [&str; 7] = [
+pub(crate) const RUN_TABLES: [&str; 9] = [
     "account_snapshots",
     "position_snapshots",
     "positions_active",
@@ -36,6 +39,8 @@ pub(crate) const RUN_TABLES: [&str; 7] = [
     "risk_events",
     "execution_logs",
     "corporate_actions",
+    "journal_events",
+    "run_checkpoints",
 ];
 pub use persistent::{Backend, Committed, Fault, Held, Persistent, StoreOptions};
 

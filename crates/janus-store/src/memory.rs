@@ -1,7 +1,7 @@
 //! [`MemoryStore`]: every run in process memory, the default for backtests, where persistence
 //! should cost nothing. It is also the reference every other backend must agree with.
 
-use janus_core::{DayBatch, OrderId, RunMeta, RunRecord, RunStatus, Store, StoreError};
+use janus_core::{Checkpoint, DayBatch, JournalEvent, OrderId, RunMeta, RunRecord, RunStatus, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Default)]
@@ -9,6 +9,9 @@ struct StoredRun {
     meta: Option<RunMeta>,
     record: RunRecord,
     order_index: HashMap<OrderId, usize>,
+    /// The journal by (instance, seq), and each instance's latest checkpoint.
+    events: BTreeMap<(String, u64), JournalEvent>,
+    checkpoints: BTreeMap<String, Checkpoint>,
 }
 
 /// All runs in memory, in the order they were begun.
@@ -61,7 +64,32 @@ impl Store for MemoryStore {
         r.executions.extend_from_slice(&batch.executions);
         r.corporate_actions.extend_from_slice(&batch.corporate_actions);
         r.last_day_index = Some(batch.day_index);
+        for e in &batch.events {
+            run.events.entry((e.instance.clone(), e.seq)).or_insert_with(|| e.clone());
+        }
+        if let Some(c) = &batch.checkpoint {
+            run.checkpoints.insert(c.instance.clone(), c.clone());
+        }
         Ok(())
+    }
+
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), StoreError> {
+        let run = self.run_mut(run_id)?;
+        for e in events {
+            run.events.entry((e.instance.clone(), e.seq)).or_insert_with(|| e.clone());
+        }
+        Ok(())
+    }
+
+    fn load_events(&self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, StoreError> {
+        let run = self.runs.get(run_id).ok_or_else(|| StoreError::RunNotFound(run_id.to_string()))?;
+        let from = (instance.to_string(), after_seq.saturating_add(1));
+        Ok(run.events.range(from..).take_while(|((i, _), _)| i == instance).map(|(_, e)| e.clone()).collect())
+    }
+
+    fn load_checkpoint(&self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let run = self.runs.get(run_id).ok_or_else(|| StoreError::RunNotFound(run_id.to_string()))?;
+        Ok(run.checkpoints.get(instance).cloned())
     }
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus) -> Result<(), StoreError> {

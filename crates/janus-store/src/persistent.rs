@@ -6,7 +6,7 @@
 //! answers) stops a run after the retry time plus about one timeout, with an error that says
 //! what the store holds ([`Committed`]), hence whether the run can be resumed.
 
-use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, Store, StoreError};
+use janus_core::{Checkpoint, DayBatch, JournalEvent, RunMeta, RunRecord, RunStatus, RunSummary, Store, StoreError};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,14 @@ pub trait Backend {
     /// A consistent read of one run (whole days only, even while a writer commits).
     fn load_run(&mut self, run_id: &str) -> Result<RunRecord, Fault>;
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault>;
+    /// Insert journal events in one atomic unit; an event whose (run, instance, seq) is stored
+    /// already is skipped. A missing run is [`StoreError::RunNotFound`].
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), Fault>;
+    /// The events of one instance of a run after `after_seq`, in sequence: an indexed range
+    /// read, as fast on day 10,000 as on day 10.
+    fn load_events(&mut self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, Fault>;
+    /// The latest checkpoint of one instance of a run (one keyed read).
+    fn load_checkpoint(&mut self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, Fault>;
 }
 
 /// How a persistent store batches, retries and waits.
@@ -334,6 +342,23 @@ impl<B: Backend> Store for Persistent<B> {
         Ok(runs)
     }
 
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), StoreError> {
+        self.flush()?;
+        self.retrying("writing the journal", Some(run_id), |b| b.append_events(run_id, events))
+    }
+
+    fn load_events(&self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, StoreError> {
+        self.retrying("reading the journal", Some(run_id), |b| b.load_events(run_id, instance, after_seq))
+    }
+
+    fn load_checkpoint(&self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.retrying("reading the checkpoint", Some(run_id), |b| b.load_checkpoint(run_id, instance))
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Persistent::flush(self)
+    }
+
     fn delete_run(&mut self, run_id: &str) -> Result<(), StoreError> {
         if self.pending.as_ref().is_some_and(|p| p.run_id == run_id) {
             self.pending = None;
@@ -446,6 +471,15 @@ mod tests {
         fn delete_run(&mut self, _: &str) -> Result<(), Fault> {
             self.call()
         }
+        fn append_events(&mut self, _: &str, _: &[JournalEvent]) -> Result<(), Fault> {
+            self.call()
+        }
+        fn load_events(&mut self, _: &str, _: &str, _: u64) -> Result<Vec<JournalEvent>, Fault> {
+            self.call().map(|()| Vec::new())
+        }
+        fn load_checkpoint(&mut self, _: &str, _: &str) -> Result<Option<Checkpoint>, Fault> {
+            self.call().map(|()| None)
+        }
     }
 
     fn store(retry_ms: u64) -> (Persistent<Flaky>, std::rc::Rc<Cell<bool>>, std::rc::Rc<Cell<usize>>) {
@@ -522,6 +556,15 @@ mod tests {
         }
         fn delete_run(&mut self, _: &str) -> Result<(), Fault> {
             Ok(())
+        }
+        fn append_events(&mut self, _: &str, _: &[JournalEvent]) -> Result<(), Fault> {
+            Ok(())
+        }
+        fn load_events(&mut self, _: &str, _: &str, _: u64) -> Result<Vec<JournalEvent>, Fault> {
+            Ok(Vec::new())
+        }
+        fn load_checkpoint(&mut self, _: &str, _: &str) -> Result<Option<Checkpoint>, Fault> {
+            Ok(None)
         }
     }
 

@@ -10,12 +10,13 @@
 //! statement past its deadline drops the connection and fails transiently, so the retry loop
 //! reconnects or gives up in time.
 
+mod journal;
 mod rows;
 
 use crate::codec;
 use crate::persistent::{Backend, Fault};
 use crate::{redact, StoreOptions};
-use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
+use janus_core::{Checkpoint, DayBatch, JournalEvent, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
 use rows::{account_row, corporate_row, exec_row, order_row, position_row, risk_row, write_days_in};
 use std::future::Future;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ const NAME: &str = "postgres";
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres_0001_initial.sql")),
     (2, include_str!("../migrations/postgres_0002_corporate_actions.sql")),
+    (3, include_str!("../migrations/postgres_0003_journal.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations.
@@ -438,6 +440,32 @@ impl Backend for PostgresBackend {
             corporate_actions: corporate.iter().map(corporate_row).collect(),
             last_day_index,
         })
+    }
+
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), Fault> {
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(async {
+            let tx = within(io, client.transaction()).await?;
+            let r = async {
+                last_day(&tx, io, run_id, true).await?;
+                journal::write_events(&tx, io, run_id, events).await
+            }
+            .await;
+            end(tx, io, r).await
+        });
+        self.settle(r)
+    }
+
+    fn load_events(&mut self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, Fault> {
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(journal::read_events(client, io, run_id, instance, after_seq));
+        self.settle(r)
+    }
+
+    fn load_checkpoint(&mut self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, Fault> {
+        let (rt, client, io) = self.parts()?;
+        let r = rt.block_on(journal::read_checkpoint(client, io, run_id, instance));
+        self.settle(r)
     }
 
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {

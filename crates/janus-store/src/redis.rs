@@ -14,6 +14,12 @@
 //! | `P:run:ID:risk_events` | stream | refusals |
 //! | `P:run:ID:executions` | stream | fills |
 //! | `P:run:ID:corporate_actions` | stream | what corporate actions did to holdings, one entry per holding and ex-date |
+//! | `P:run:ID:journal:INSTANCE` | sorted set | the journal of one strategy instance, scored by sequence number; member `seq\|date\|kind\|payload` (seq zero-padded to 20 digits, payload the event's JSON); a script adds an event only when its seq is not stored yet |
+//! | `P:run:ID:instances` | set | the instances that have a journal |
+//! | `P:run:ID:checkpoints` | hash | instance to its latest checkpoint, `day_index\|seq\|state` |
+//!
+//! A day's journal events and checkpoint go into the same MULTI/EXEC as its rows; events
+//! appended between days (written ahead of an order) have their own, under WATCH of the run.
 //!
 //! Stream entries have ids `D-N` with D the trading day's index plus one and N counting within
 //! the day, so `XRANGE key 11 20` reads days 10 to 19; their fields are named like the SQL
@@ -26,6 +32,7 @@
 //! another one) fails at open with advice, not at the first write of a run.
 
 mod fields;
+mod journal;
 mod open;
 
 use crate::codec;
@@ -37,7 +44,7 @@ use fields::{
     entry_id, parse_account, parse_corporate_action, parse_execution, parse_order, parse_position, parse_risk_event,
     position_value, text,
 };
-use janus_core::{DayBatch, Order, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
+use janus_core::{Checkpoint, DayBatch, JournalEvent, Order, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
 use open::{auth_advice, connect, is_auth_error, with_env_password};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -356,6 +363,12 @@ impl Backend for RedisBackend {
                 }
                 p.ignore();
             }
+            let events: Vec<JournalEvent> = todo.iter().flat_map(|d| d.events.iter().cloned()).collect();
+            if let Err(f) = self.queue_events(&mut p, run_id, &events) {
+                ::redis::cmd("UNWATCH").exec(&mut self.conn).map_err(|e| self.fault(e))?;
+                return Err(f);
+            }
+            self.queue_checkpoints(&mut p, run_id, todo);
             p.cmd("HSET").arg(&meta).arg("last_day_index").arg(final_day.day_index).ignore();
             let done: Option<()> = p.query(&mut self.conn).map_err(|e| self.fault(e))?;
             if done.is_some() {
@@ -474,16 +487,90 @@ impl Backend for RedisBackend {
         })
     }
 
-    fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
-        if self.last_day(run_id)?.is_none() {
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), Fault> {
+        let meta = self.run_key(run_id);
+        loop {
+            // Under WATCH of the run: a run deleted meanwhile gets no orphan journal.
+            ::redis::cmd("WATCH").arg(&meta).exec(&mut self.conn).map_err(|e| self.fault(e))?;
+            let mut p = ::redis::pipe();
+            p.atomic();
+            let queued = match self.last_day(run_id)? {
+                None => Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string()))),
+                Some(_) => self.queue_events(&mut p, run_id, events),
+            };
+            if let Err(f) = queued {
+                ::redis::cmd("UNWATCH").exec(&mut self.conn).map_err(|e| self.fault(e))?;
+                return Err(f);
+            }
+            let done: Option<()> = p.query(&mut self.conn).map_err(|e| self.fault(e))?;
+            if done.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn load_events(&mut self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, Fault> {
+        // ZRANGEBYSCORE is a range read on the sorted set's index: O(log N + events read).
+        let (exists, members): (bool, Vec<String>) = ::redis::pipe()
+            .atomic()
+            .cmd("EXISTS")
+            .arg(self.run_key(run_id))
+            .cmd("ZRANGEBYSCORE")
+            .arg(self.journal_key(run_id, instance))
+            .arg(format!("({after_seq}"))
+            .arg("+inf")
+            .query(&mut self.conn)
+            .map_err(|e| self.fault(e))?;
+        if !exists {
             return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
         }
-        let mut p = ::redis::pipe();
-        p.atomic().cmd("DEL").arg(self.run_key(run_id));
-        for part in ["snapshots", "positions"].into_iter().chain(STREAMS) {
-            p.arg(self.key(run_id, part));
+        members.iter().map(|m| journal::parse_event(instance, m)).collect()
+    }
+
+    fn load_checkpoint(&mut self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, Fault> {
+        let (exists, value): (bool, Option<String>) = ::redis::pipe()
+            .atomic()
+            .cmd("EXISTS")
+            .arg(self.run_key(run_id))
+            .cmd("HGET")
+            .arg(self.key(run_id, "checkpoints"))
+            .arg(instance)
+            .query(&mut self.conn)
+            .map_err(|e| self.fault(e))?;
+        if !exists {
+            return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
         }
-        p.ignore().cmd("ZREM").arg(self.runs_key()).arg(run_id).ignore();
-        p.exec(&mut self.conn).map_err(|e| self.fault(e))
+        value.map(|v| journal::parse_checkpoint(instance, &v)).transpose()
+    }
+
+    fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
+        let instances_key = self.key(run_id, "instances");
+        loop {
+            // Under WATCH of the run and its instances: a journal begun meanwhile is not left behind.
+            ::redis::cmd("WATCH")
+                .arg(self.run_key(run_id))
+                .arg(&instances_key)
+                .exec(&mut self.conn)
+                .map_err(|e| self.fault(e))?;
+            if self.last_day(run_id)?.is_none() {
+                ::redis::cmd("UNWATCH").exec(&mut self.conn).map_err(|e| self.fault(e))?;
+                return Err(Fault::Fatal(StoreError::RunNotFound(run_id.to_string())));
+            }
+            let instances: Vec<String> =
+                ::redis::cmd("SMEMBERS").arg(&instances_key).query(&mut self.conn).map_err(|e| self.fault(e))?;
+            let mut p = ::redis::pipe();
+            p.atomic().cmd("DEL").arg(self.run_key(run_id));
+            for part in ["snapshots", "positions", "instances", "checkpoints"].into_iter().chain(STREAMS) {
+                p.arg(self.key(run_id, part));
+            }
+            for instance in &instances {
+                p.arg(self.journal_key(run_id, instance));
+            }
+            p.ignore().cmd("ZREM").arg(self.runs_key()).arg(run_id).ignore();
+            let done: Option<()> = p.query(&mut self.conn).map_err(|e| self.fault(e))?;
+            if done.is_some() {
+                return Ok(());
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ mod read;
 
 use crate::codec;
 use crate::persistent::{days_to_write, Backend, Fault};
-use janus_core::{DayBatch, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
+use janus_core::{Checkpoint, DayBatch, JournalEvent, RunMeta, RunRecord, RunStatus, RunSummary, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +21,7 @@ const NAME: &str = "sqlite";
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite_0001_initial.sql")),
     (2, include_str!("../migrations/sqlite_0002_corporate_actions.sql")),
+    (3, include_str!("../migrations/sqlite_0003_journal.sql")),
 ];
 
 /// A SQLite file with the Janus schema.
@@ -119,6 +120,43 @@ fn connect(path: &Path) -> Result<Connection, Fault> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(fault)?;
     Ok(conn)
+}
+
+/// One instance's events after a sequence number: a range on the primary key, in key order.
+const SELECT_EVENTS: &str =
+    "SELECT seq, date, payload FROM journal_events WHERE run_id = ?1 AND instance = ?2 AND seq > ?3 ORDER BY seq";
+
+/// One instance's checkpoint: a lookup of the primary key.
+const SELECT_CHECKPOINT: &str = "SELECT day_index, seq, state FROM run_checkpoints WHERE run_id = ?1 AND instance = ?2";
+
+/// Insert journal events, skipping those stored already (a retried or repeated append).
+fn write_journal(conn: &Connection, run_id: &str, events: &[JournalEvent]) -> Result<(), Fault> {
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO journal_events (run_id, instance, seq, date, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (run_id, instance, seq) DO NOTHING",
+        )
+        .map_err(fault)?;
+    for e in events {
+        let seq = codec::seq_to_sql(NAME, "journal sequence number", e.seq)?;
+        let payload = codec::event_payload(&e.event);
+        insert.execute(params![run_id, e.instance, seq, e.date.to_string(), e.event.kind(), payload]).map_err(fault)?;
+    }
+    Ok(())
+}
+
+/// Replace an instance's checkpoint (one row per run and instance).
+fn write_checkpoint(conn: &Connection, run_id: &str, c: &Checkpoint) -> Result<(), Fault> {
+    let seq = codec::seq_to_sql(NAME, "checkpoint sequence number", c.seq)?;
+    conn.prepare_cached(
+        "INSERT INTO run_checkpoints (run_id, instance, day_index, seq, state) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (run_id, instance) DO UPDATE SET
+         day_index = excluded.day_index, seq = excluded.seq, state = excluded.state",
+    )
+    .map_err(fault)?
+    .execute(params![run_id, c.instance, c.day_index as i64, seq, c.state])
+    .map_err(fault)?;
+    Ok(())
 }
 
 fn last_day(conn: &Connection, run_id: &str) -> Result<Option<u32>, Fault> {
@@ -324,6 +362,10 @@ impl Backend for SqliteBackend {
                         ])
                         .map_err(fault)?;
                 }
+                write_journal(&tx, run_id, &d.events)?;
+                if let Some(c) = &d.checkpoint {
+                    write_checkpoint(&tx, run_id, c)?;
+                }
             }
             // The active positions are those of the last day written.
             tx.execute("DELETE FROM positions_active WHERE run_id = ?1", [run_id]).map_err(fault)?;
@@ -416,6 +458,51 @@ impl Backend for SqliteBackend {
         Ok(record)
     }
 
+    fn append_events(&mut self, run_id: &str, events: &[JournalEvent]) -> Result<(), Fault> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
+        last_day(&tx, run_id)?;
+        write_journal(&tx, run_id, events)?;
+        tx.commit().map_err(fault)
+    }
+
+    fn load_events(&mut self, run_id: &str, instance: &str, after_seq: u64) -> Result<Vec<JournalEvent>, Fault> {
+        // A read transaction: the run's existence and its events from one snapshot.
+        let tx = self.conn.transaction().map_err(fault)?;
+        last_day(&tx, run_id)?;
+        let Ok(after) = i64::try_from(after_seq) else { return Ok(Vec::new()) };
+        let mut q = tx.prepare_cached(SELECT_EVENTS).map_err(fault)?;
+        let rows = q
+            .query_map(params![run_id, instance, after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(fault)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, date, payload) = row.map_err(fault)?;
+            let (seq, date) = (codec::seq_of(NAME, seq)?, codec::date(NAME, &date)?);
+            out.push(codec::journal_event(NAME, instance, seq, date, &payload)?);
+        }
+        Ok(out)
+    }
+
+    fn load_checkpoint(&mut self, run_id: &str, instance: &str) -> Result<Option<Checkpoint>, Fault> {
+        let tx = self.conn.transaction().map_err(fault)?;
+        last_day(&tx, run_id)?;
+        let row = tx
+            .query_row(SELECT_CHECKPOINT, params![run_id, instance], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })
+            .optional()
+            .map_err(fault)?;
+        let Some((day, seq, state)) = row else { return Ok(None) };
+        Ok(Some(Checkpoint {
+            instance: instance.to_string(),
+            day_index: codec::u32_of(NAME, "checkpoint day index", day)?,
+            seq: codec::seq_of(NAME, seq)?,
+            state,
+        }))
+    }
+
     fn delete_run(&mut self, run_id: &str) -> Result<(), Fault> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fault)?;
         last_day(&tx, run_id)?;
@@ -424,5 +511,33 @@ impl Backend for SqliteBackend {
         }
         tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id]).map_err(fault)?;
         tx.commit().map_err(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite plans for a query: one line per step.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let args: [&dyn rusqlite::ToSql; 3] = [&"r", &"main", &0];
+        let rows = stmt.query_map(&args[..stmt.parameter_count()], |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    /// A resume must cost the same at day 10 and at day 10,000: both lookups search the primary
+    /// key (no scan of the run's rows, no sort), so they read only the rows they return.
+    #[test]
+    fn resume_lookups_search_the_primary_key_and_never_scan_or_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = SqliteBackend::open(&dir.path().join("plan.db")).unwrap();
+        for (sql, table) in [(SELECT_EVENTS, "journal_events"), (SELECT_CHECKPOINT, "run_checkpoints")] {
+            let steps = plan(&b.conn, sql);
+            assert_eq!(steps.len(), 1, "{table}: {steps:?}");
+            assert!(steps[0].starts_with(&format!("SEARCH {table} USING")), "{table}: {steps:?}");
+            assert!(steps[0].contains("run_id=? AND instance=?"), "{table}: {steps:?}");
+        }
+        assert!(plan(&b.conn, SELECT_EVENTS)[0].contains("seq>?"), "the range starts at the sequence number");
     }
 }

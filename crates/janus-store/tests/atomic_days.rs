@@ -1,13 +1,14 @@
 //! A reader never sees half a day: while one handle commits days of many rows, another reads
-//! the run over and over, and every read holds whole days only.
+//! the run over and over, and every read holds whole days only, journal events and checkpoints
+//! included.
 
 mod common;
 
 use chrono::NaiveDate;
 use common::{Fixture, Kind};
 use janus_core::{
-    AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, Money, Order, OrderId, OrderType, PositionSnapshot,
-    Price, RiskEvent, RiskReason, RunMeta, RunStatus, Side,
+    AccountSnapshot, Checkpoint, CorporateActionLog, DayBatch, Event, ExecutionLog, JournalEvent, Money, Order,
+    OrderId, OrderType, PositionSnapshot, Price, RiskEvent, RiskReason, RunMeta, RunStatus, Side,
 };
 use janus_store::{open_store, StoreOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,8 @@ const POSITIONS: usize = 40;
 const FILLS: usize = 30;
 const EVENTS: usize = 10;
 const ACTIONS: usize = 8;
+/// Journal events a day (the day's checkpoint includes them).
+const JOURNAL: u64 = 6;
 const DAYS: u32 = 60;
 
 fn day(i: u32) -> DayBatch {
@@ -91,6 +94,20 @@ fn day(i: u32) -> DayBatch {
                 reference_price: Price(1),
             })
             .collect(),
+        events: (1..=JOURNAL)
+            .map(|k| JournalEvent {
+                instance: "main".into(),
+                seq: i as u64 * JOURNAL + k,
+                date,
+                event: Event::Reconciliation { detail: format!("day {i} event {k}") },
+            })
+            .collect(),
+        checkpoint: Some(Checkpoint {
+            instance: "main".into(),
+            day_index: i,
+            seq: (i as u64 + 1) * JOURNAL,
+            state: "x".repeat(2_000),
+        }),
     }
 }
 
@@ -109,7 +126,15 @@ fn a_reader_never_sees_half_a_day(kind: Kind) {
             let mut seen_partial_run = false;
             loop {
                 let finished = done.load(Ordering::SeqCst);
+                // Checkpoint, then journal, then rows: each read sees at least the days of the one
+                // before it, and only whole days of each.
+                let checkpoint = store.load_checkpoint("w", "main").unwrap();
+                let journal = store.load_events("w", "main", 0).unwrap().len() as u64;
                 let r = store.load_run("w").unwrap();
+                let days_at_checkpoint = checkpoint.map_or(0, |c| c.day_index as u64 + 1);
+                assert_eq!(journal % JOURNAL, 0, "half a day of journal events");
+                assert!(journal >= days_at_checkpoint * JOURNAL, "a checkpoint without its day's events");
+                assert!(r.account_snapshots.len() as u64 * JOURNAL >= journal, "journal events without their day");
                 let n = r.account_snapshots.len();
                 assert_eq!(r.position_snapshots.len(), n * POSITIONS, "half a day of positions");
                 assert_eq!(r.executions.len(), n * FILLS, "half a day of fills");

@@ -8,9 +8,9 @@ mod common;
 use chrono::NaiveDate;
 use common::{Fixture, Kind};
 use janus_core::{
-    AccountSnapshot, CorporateAction, CorporateActionLog, DayBatch, ExecutionLog, Money, Order, OrderId, OrderStatus,
-    OrderType, PositionSnapshot, Price, Rate, RiskEvent, RiskReason, RunMeta, RunRecord, RunStatus, Side, Store,
-    StoreError,
+    AccountSnapshot, Checkpoint, CorporateAction, CorporateActionLog, DayBatch, Event, ExecutionLog, JournalEvent,
+    Money, Order, OrderId, OrderStatus, OrderType, PositionSnapshot, Price, Rate, RiskEvent, RiskReason, RunMeta,
+    RunRecord, RunStatus, Side, Store, StoreError,
 };
 use janus_engine::{Backtest, EngineConfig, Resume, StrategyConfig};
 use janus_store::{MemoryStore, StoreOptions};
@@ -143,8 +143,36 @@ fn hostile_days() -> Vec<DayBatch> {
                 })
                 .collect(),
             corporate_actions: NASTY.iter().enumerate().map(|(k, s)| corporate(date, s, (i * 10 + k) as i64)).collect(),
+            // One event a day for each instance named with hostile text (keys and columns alike).
+            events: NASTY
+                .iter()
+                .map(|s| JournalEvent {
+                    instance: s.to_string(),
+                    seq: i as u64 + 1,
+                    date: d(date),
+                    event: Event::Reconciliation { detail: format!("{s} | '; -- 中文") },
+                })
+                .collect(),
+            checkpoint: Some(Checkpoint {
+                instance: NASTY[i].to_string(),
+                day_index: 10 + i as u32,
+                seq: i as u64 + 1,
+                state: format!("{{\"s\":\"{}\"}}|'; --", NASTY[i].escape_default()),
+            }),
         })
         .collect()
+}
+
+/// Every hostile instance's journal and checkpoint read back as `hostile_days` wrote them.
+fn hostile_journals_read_back(store: &dyn Store, run: &str) {
+    let days = hostile_days();
+    for s in NASTY {
+        let expected: Vec<JournalEvent> =
+            days.iter().flat_map(|b| b.events.iter().filter(|e| e.instance == s).cloned()).collect();
+        assert_eq!(store.load_events(run, s, 0).unwrap(), expected, "journal of instance {s:?}");
+        let checkpoint = days.iter().filter_map(|b| b.checkpoint.clone()).find(|c| c.instance == s);
+        assert_eq!(store.load_checkpoint(run, s).unwrap(), checkpoint, "checkpoint of instance {s:?}");
+    }
 }
 
 type Outcome = (Vec<RunMeta>, Vec<RunRecord>);
@@ -161,6 +189,7 @@ fn hostile_text_and_extreme_numbers_round_trip_exactly(store: &mut dyn Store) ->
         store.commit_day("hostile'; --", &day).unwrap();
     }
     store.finish_run("hostile'; --", RunStatus::Finished).unwrap();
+    hostile_journals_read_back(store, "hostile'; --");
     let out = read_all(store);
     assert_eq!(out.1[0].position_snapshots.len(), 3 * NASTY.len());
     assert_eq!(out.1[0].corporate_actions.len(), 3 * NASTY.len());
@@ -207,6 +236,7 @@ fn a_retried_day_is_never_written_twice(store: &mut dyn Store) -> Outcome {
     store.commit_day("retry", &days[0]).unwrap();
     store.commit_day("retry", &days[2]).unwrap();
     store.finish_run("retry", RunStatus::Failed).unwrap();
+    hostile_journals_read_back(store, "retry");
     let out = read_all(store);
     assert_eq!(out.1[0].account_snapshots.len(), 3);
     assert_eq!(out.1[0].last_day_index, Some(12));

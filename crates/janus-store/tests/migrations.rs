@@ -1,12 +1,12 @@
 //! Schema upgrades in place: a SQLite file or PostgreSQL schema written by a Janus that knew only
-//! schema v1 (no `corporate_actions` table) is migrated when opened, keeps its runs, and then
-//! stores corporate actions like a new one. The v1 store is built here with the client crates
-//! directly, from the v1 migration file itself.
+//! schema v1 (no `corporate_actions` table) or v2 (no journal) is migrated when opened, keeps its
+//! runs, and then stores corporate actions, journal events and checkpoints like a new one. The
+//! old store is built here with the client crates directly, from the migration files themselves.
 
 mod common;
 
 use chrono::NaiveDate;
-use janus_core::{CorporateActionLog, DayBatch, Money, Price, RunStatus};
+use janus_core::{Checkpoint, CorporateActionLog, DayBatch, Event, JournalEvent, Money, Price, RunStatus};
 use janus_store::open_store;
 
 fn d(s: &str) -> NaiveDate {
@@ -27,23 +27,49 @@ fn action() -> CorporateActionLog {
     }
 }
 
-/// The run `old` of a v1 store (one committed day) reads back whole, then takes a day with a
-/// corporate action.
-fn an_old_run_reads_back_and_then_stores_corporate_actions(url: &str) {
+/// The run `old` of an old store (one committed day) reads back whole, then takes a day with a
+/// corporate action, journal events and a checkpoint, and an event appended after it.
+fn an_old_run_reads_back_and_then_stores_new_records(url: &str) {
     let mut store = open_store(url).unwrap();
     let old = store.load_run("old").unwrap();
     assert_eq!((old.account_snapshots.len(), old.last_day_index), (1, Some(0)));
     assert!(old.corporate_actions.is_empty());
-    let day = DayBatch { day_index: 1, corporate_actions: vec![action()], ..DayBatch::default() };
+    assert_eq!(store.load_events("old", "main", 0).unwrap(), vec![]);
+    assert_eq!(store.load_checkpoint("old", "main").unwrap(), None);
+    let event = |seq: u64| JournalEvent {
+        instance: "main".into(),
+        seq,
+        date: d("2024-01-04"),
+        event: Event::Reconciliation { detail: format!("event {seq}") },
+    };
+    let checkpoint = Checkpoint { instance: "main".into(), day_index: 1, seq: 1, state: "{}".into() };
+    let day = DayBatch {
+        day_index: 1,
+        corporate_actions: vec![action()],
+        events: vec![event(1)],
+        checkpoint: Some(checkpoint.clone()),
+        ..DayBatch::default()
+    };
     store.commit_day("old", &day).unwrap();
+    store.append_events("old", &[event(2)]).unwrap();
     store.finish_run("old", RunStatus::Finished).unwrap();
     drop(store);
-    let again = open_store(url).unwrap().load_run("old").unwrap();
+    let store = open_store(url).unwrap();
+    let again = store.load_run("old").unwrap();
     assert_eq!((again.corporate_actions, again.last_day_index), (vec![action()], Some(1)));
+    assert_eq!(store.load_events("old", "main", 0).unwrap(), vec![event(1), event(2)]);
+    assert_eq!(store.load_checkpoint("old", "main").unwrap(), Some(checkpoint));
 }
 
-const SQLITE_V1: &str = include_str!("../migrations/sqlite_0001_initial.sql");
-const POSTGRES_V1: &str = include_str!("../migrations/postgres_0001_initial.sql");
+/// The migrations of the old versions, in order.
+const SQLITE: [&str; 2] = [
+    include_str!("../migrations/sqlite_0001_initial.sql"),
+    include_str!("../migrations/sqlite_0002_corporate_actions.sql"),
+];
+const POSTGRES: [&str; 2] = [
+    include_str!("../migrations/postgres_0001_initial.sql"),
+    include_str!("../migrations/postgres_0002_corporate_actions.sql"),
+];
 
 /// Rows of a run as a v1 Janus wrote them (the same SQL on both databases).
 const OLD_RUN: &str = "INSERT INTO runs (run_id, seq, started_at, config, data_source, status, last_day_index)
@@ -51,11 +77,12 @@ const OLD_RUN: &str = "INSERT INTO runs (run_id, seq, started_at, config, data_s
      INSERT INTO account_snapshots (run_id, day_index, date, total_value, cash, frozen_cash, market_value,
      peak_value, drawdown) VALUES ('old', 0, '2024-01-02', 1000000000, 1000000000, 0, 0, 1000000000, 0);";
 
+/// A SQLite file at schema `version`, holding the run `old`, is brought to the latest
+/// version on its first open, each migration applied once.
 #[cfg(feature = "sqlite")]
-#[test]
-fn a_v1_sqlite_file_is_migrated_in_place_and_keeps_its_runs() {
+fn an_old_sqlite_file_is_migrated_in_place(version: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v1.db");
+    let path = dir.path().join("old.db");
     let versions = || -> Vec<i64> {
         let conn = rusqlite::Connection::open(&path).unwrap();
         let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version").unwrap();
@@ -64,23 +91,35 @@ fn a_v1_sqlite_file_is_migrated_in_place_and_keeps_its_runs() {
     };
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(SQLITE_V1).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
-             INSERT INTO schema_migrations VALUES (1, '2024-01-01 00:00:00');",
-        )
-        .unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .unwrap();
+        for (v, sql) in SQLITE[..version].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, '2024-01-01 00:00:00')", [v + 1]).unwrap();
+        }
         conn.execute_batch(OLD_RUN).unwrap();
     }
-    assert_eq!(versions(), [1]);
-    an_old_run_reads_back_and_then_stores_corporate_actions(&format!("sqlite:{}", path.display()));
-    assert_eq!(versions(), [1, 2], "v2 applied once, on the first open");
+    assert_eq!(versions(), (1..=version as i64).collect::<Vec<_>>());
+    an_old_run_reads_back_and_then_stores_new_records(&format!("sqlite:{}", path.display()));
+    assert_eq!(versions(), [1, 2, 3], "the newer migrations applied once, on the first open");
 }
 
-#[cfg(feature = "postgres")]
+#[cfg(feature = "sqlite")]
 #[test]
-fn a_v1_postgres_schema_is_migrated_in_place_and_keeps_its_runs() {
-    let schema = common::unique("v1");
+fn a_v1_sqlite_file_is_migrated_in_place_and_keeps_its_runs() {
+    an_old_sqlite_file_is_migrated_in_place(1);
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_v2_sqlite_file_gains_the_journal_in_place_and_keeps_its_runs() {
+    an_old_sqlite_file_is_migrated_in_place(2);
+}
+
+/// A PostgreSQL schema at `version`, holding the run `old`, likewise.
+#[cfg(feature = "postgres")]
+fn an_old_postgres_schema_is_migrated_in_place(version: usize) {
+    let schema = common::unique(&format!("v{version}"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let connected = rt.block_on(tokio_postgres::connect(&common::postgres_base(), tokio_postgres::NoTls));
     let (client, connection) = match connected {
@@ -95,14 +134,17 @@ fn a_v1_postgres_schema_is_migrated_in_place_and_keeps_its_runs() {
         let sql = format!("SELECT version FROM \"{schema}\".schema_migrations ORDER BY version");
         rt.block_on(client.query(&sql, &[])).unwrap().iter().map(|r| r.get(0)).collect()
     };
-    rt.block_on(client.batch_execute(&format!(
-        "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\"; {POSTGRES_V1}
-         CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL);
-         INSERT INTO schema_migrations VALUES (1, now()); {OLD_RUN}"
-    )))
-    .unwrap();
-    assert_eq!(versions(), [1]);
-    let upgraded = std::panic::catch_unwind(|| an_old_run_reads_back_and_then_stores_corporate_actions(&url));
+    let mut setup = format!(
+        "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\";
+         CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL);"
+    );
+    for (v, sql) in POSTGRES[..version].iter().enumerate() {
+        setup.push_str(&format!("{sql}\nINSERT INTO schema_migrations VALUES ({}, now());\n", v + 1));
+    }
+    setup.push_str(OLD_RUN);
+    rt.block_on(client.batch_execute(&setup)).unwrap();
+    assert_eq!(versions(), (1..=version as i64).collect::<Vec<_>>());
+    let upgraded = std::panic::catch_unwind(|| an_old_run_reads_back_and_then_stores_new_records(&url));
     let after = versions();
     let _ = janus_store::drop_namespace(&url);
     drop(client);
@@ -110,5 +152,17 @@ fn a_v1_postgres_schema_is_migrated_in_place_and_keeps_its_runs() {
     if let Err(panic) = upgraded {
         std::panic::resume_unwind(panic);
     }
-    assert_eq!(after, [1, 2], "v2 applied once, on the first open");
+    assert_eq!(after, [1, 2, 3], "the newer migrations applied once, on the first open");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_v1_postgres_schema_is_migrated_in_place_and_keeps_its_runs() {
+    an_old_postgres_schema_is_migrated_in_place(1);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_v2_postgres_schema_gains_the_journal_in_place_and_keeps_its_runs() {
+    an_old_postgres_schema_is_migrated_in_place(2);
 }

@@ -312,6 +312,14 @@ pub async fn write_days_in(tx: &Transaction<'_>, io: Duration, run_id: &str, day
         )
         .await?;
     }
+    let events: Vec<janus_core::JournalEvent> = days.iter().flat_map(|d| d.events.iter().cloned()).collect();
+    super::journal::write_events(tx, io, run_id, &events).await?;
+    // Each instance's last checkpoint of the flush is the one that stays.
+    let checkpoints: BTreeMap<&str, &janus_core::Checkpoint> =
+        days.iter().filter_map(|d| d.checkpoint.as_ref()).map(|c| (c.instance.as_str(), c)).collect();
+    for c in checkpoints.into_values() {
+        super::journal::write_checkpoint(tx, io, run_id, c).await?;
+    }
     statement(
         tx,
         io,
