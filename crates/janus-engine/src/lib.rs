@@ -17,6 +17,7 @@ pub mod features;
 pub mod friction;
 pub mod ledger;
 pub mod matcher;
+mod orders;
 pub mod reconcile;
 pub mod risk;
 pub mod sim_broker;
