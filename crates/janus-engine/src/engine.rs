@@ -275,9 +275,13 @@ impl<'a> Backtest<'a> {
         let open: Vec<Order> = self.st.open.iter().map(|o| o.order.clone()).collect();
         let r = crate::reconcile::reconcile(&self.portfolio, &open, broker, date, symbol_id)
             .map_err(|e| EngineError::Reconcile(e.to_string()))?;
+        // Without differences nothing is journaled, so a restarted day numbers its events as
+        // the day before the stop did (and finds the orders it wrote ahead at their numbers).
         let differences = r.events.len().saturating_sub(1);
-        for ev in r.events {
-            self.journal(date, ev, &mut out)?;
+        if differences > 0 {
+            for ev in r.events {
+                self.journal(date, ev, &mut out)?;
+            }
         }
         out.batch.orders.extend(r.closed.iter().cloned());
         let mut kept = Vec::new();
