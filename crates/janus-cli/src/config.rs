@@ -110,6 +110,40 @@ pub struct ReportConfig {
     pub colors: janus_report::Colors,
 }
 
+/// `[paper]`: where `janus paper` gets its live bars and when it starts trading.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaperConfig {
+    /// `file:PATH` (relative to where janus runs), `redis://HOST:PORT` or `nats://HOST:PORT`.
+    pub feed: Option<String>,
+    /// Redis stream key or NATS subject of the bars.
+    pub stream: String,
+    /// First day to trade; default: the first day after the history of `data.source`.
+    pub start: Option<NaiveDate>,
+    /// Name of this strategy instance in the journal.
+    pub instance: String,
+    /// `sim` (the simulated broker) or `gateway` (a bridge behind the gateway protocol).
+    pub broker: String,
+    /// The gateway's Redis URL, for `broker = "gateway"`.
+    pub gateway: Option<String>,
+    /// The broker account the bridge trades.
+    pub account: String,
+}
+
+impl Default for PaperConfig {
+    fn default() -> Self {
+        PaperConfig {
+            feed: None,
+            stream: "janus.bars".into(),
+            start: None,
+            instance: janus_core::MAIN_INSTANCE.into(),
+            broker: "sim".into(),
+            gateway: None,
+            account: "paper".into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
@@ -132,6 +166,8 @@ pub struct FileConfig {
     pub corporate_actions: CorporateConfig,
     pub strategy: StrategyConfig,
     pub report: ReportConfig,
+    /// Paper trading (`janus paper`): the live feed.
+    pub paper: PaperConfig,
 }
 
 impl Default for FileConfig {
@@ -153,6 +189,7 @@ impl Default for FileConfig {
             corporate_actions: e.corporate_actions,
             strategy: StrategyConfig::default(),
             report: ReportConfig::default(),
+            paper: PaperConfig::default(),
         }
     }
 }
@@ -200,6 +237,9 @@ impl FileConfig {
             if s > e {
                 bail!("config {origin}: `backtest.start` ({s}) is after `backtest.end` ({e})");
             }
+        }
+        if cfg.paper.instance.is_empty() || cfg.paper.stream.is_empty() {
+            bail!("config {origin}: `paper.instance` and `paper.stream` may not be empty");
         }
         if let Some(id) = &cfg.run_id {
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {

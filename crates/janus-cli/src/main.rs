@@ -5,6 +5,8 @@
 mod bench;
 mod config;
 mod export_cmd;
+mod paper_cmd;
+mod publish_cmd;
 mod report_cmd;
 mod run;
 mod store_cmd;
@@ -89,6 +91,17 @@ enum Command {
     ///
     /// Example: `janus compare runs/<old run> runs/<new run> --out compare.html`.
     Compare(report_cmd::CompareArgs),
+    /// Replay a bars file day by day into a live feed (a growing file, a Redis Stream or a NATS
+    /// subject) for `janus paper` to trade: each day's bars, then its close marker.
+    ///
+    /// Example: `janus publish --to file:live.csv --data market.csv --from 2024-01-02 --interval-ms 1000 --end`.
+    Publish(publish_cmd::PublishArgs),
+    /// Paper trading: the config's strategy trades live bars (a growing file, a Redis Stream or
+    /// a NATS subject) with the simulated broker, or a real broker behind the gateway, recorded
+    /// day by day. Stop it any way; the same command continues the run.
+    ///
+    /// Example: `janus paper --config examples/paper.toml --store sqlite:paper.db`.
+    Paper(paper_cmd::PaperArgs),
 }
 
 fn main() {
@@ -105,6 +118,8 @@ fn main() {
         Command::ExportTraining(args) => export_cmd::export(&args),
         Command::Report(args) => report_cmd::report(&args),
         Command::Compare(args) => report_cmd::compare(&args),
+        Command::Publish(args) => publish_cmd::publish(&args),
+        Command::Paper(args) => paper_cmd::paper(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

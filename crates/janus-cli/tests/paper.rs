@@ -1,0 +1,144 @@
+//! Paper trading end to end, with the `janus` binary: the days of a bars file published into a
+//! growing file feed are traded with the simulated broker and recorded in SQLite. A paper run
+//! gives the same fills as the backtest of the same days; killed with SIGKILL at each of the
+//! engine's five crash points and started again, it ends with exactly the records, journal and
+//! account of a run that never stopped, each order sent once.
+
+use janus_core::{Event, RunRecord};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn janus(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_janus"));
+    c.args(args).current_dir(dir);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("janus runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A market of 130 days: the first 100 are the history, the last 30 are traded.
+struct Market {
+    dir: tempfile::TempDir,
+    first_traded: String,
+}
+
+fn market() -> Market {
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        janus(&["gen-data", "--out", "full.csv", "--symbols", "40", "--days", "130", "--seed", "3"], dir.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let full = std::fs::read_to_string(dir.path().join("full.csv")).unwrap();
+    let mut lines = full.lines();
+    let header = lines.next().unwrap();
+    let mut dates: Vec<&str> = full.lines().skip(1).map(|l| &l[..10]).collect();
+    dates.dedup();
+    assert_eq!(dates.len(), 130);
+    let last_history = dates[99];
+    let history: Vec<&str> = std::iter::once(header).chain(lines.filter(|l| &l[..10] <= last_history)).collect();
+    std::fs::write(dir.path().join("history.csv"), history.join("\n") + "\n").unwrap();
+    std::fs::write(dir.path().join("live.csv"), history.join("\n") + "\n").unwrap();
+    let cfg =
+        format!("[data]\nsource = \"history.csv\"\n[paper]\nfeed = \"file:live.csv\"\nstart = \"{}\"\n", dates[100]);
+    std::fs::write(dir.path().join("paper.toml"), cfg).unwrap();
+    let cfg = format!("[data]\nsource = \"full.csv\"\n[backtest]\nstart = \"{}\"\n", dates[100]);
+    std::fs::write(dir.path().join("backtest.toml"), cfg).unwrap();
+    Market { dir, first_traded: dates[100].to_string() }
+}
+
+impl Market {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Append the traded days to the feed file, then the end marker.
+    fn publish(&self) {
+        let out = janus(
+            &["publish", "--to", "file:live.csv", "--data", "full.csv", "--from", &self.first_traded, "--end"],
+            self.path(),
+            &[],
+        );
+        assert!(out.status.success(), "publish: {}", text(&out.stderr));
+    }
+
+    fn paper(&self, db: &str, env: &[(&str, &str)]) -> Output {
+        janus(
+            &["paper", "-q", "--config", "paper.toml", "--store", &format!("sqlite:{db}"), "--run-id", "p"],
+            self.path(),
+            env,
+        )
+    }
+
+    fn load(&self, db: &str, run: &str) -> (RunRecord, Vec<janus_core::JournalEvent>) {
+        let store = janus_store::open_store(&format!("sqlite:{}", self.path().join(db).display())).unwrap();
+        let record = store.load_run(run).unwrap();
+        let journal = store.load_events(run, "main", 0).unwrap();
+        (record, journal)
+    }
+}
+
+#[test]
+fn paper_trading_gives_the_backtest_s_fills_on_the_same_bars() {
+    let m = market();
+    m.publish();
+    let out = m.paper("paper.db", &[]);
+    assert!(out.status.success(), "paper: {}", text(&out.stderr));
+    let out = janus(
+        &["backtest", "-q", "--config", "backtest.toml", "--store", "sqlite:bt.db", "--run-id", "b"],
+        m.path(),
+        &[],
+    );
+    assert!(out.status.success(), "backtest: {}", text(&out.stderr));
+    let (paper, journal) = m.load("paper.db", "p");
+    let (backtest, _) = m.load("bt.db", "b");
+    assert!(backtest.executions.len() > 20, "the strategy traded: {} fills", backtest.executions.len());
+    assert_eq!(paper.executions, backtest.executions);
+    // The backtest does not decide on its last day (no bar would fill the orders), paper trading
+    // does: the last evening's frozen cash differs, every day before is the same.
+    let n = backtest.account_snapshots.len();
+    assert_eq!(paper.account_snapshots.len(), n);
+    assert_eq!(paper.account_snapshots[..n - 1], backtest.account_snapshots[..n - 1]);
+    let sent = journal.iter().filter(|e| matches!(e.event, Event::Submitted(_))).count();
+    assert!(sent >= paper.executions.len().min(1), "orders were journaled: {sent}");
+}
+
+#[test]
+fn a_paper_run_killed_at_each_crash_point_continues_without_sending_an_order_twice() {
+    let m = market();
+    m.publish();
+    let out = m.paper("clean.db", &[]);
+    assert!(out.status.success(), "paper: {}", text(&out.stderr));
+    let (clean, clean_journal) = m.load("clean.db", "p");
+    // Each point once, some days into the run (about 30 orders are sent over its 30 days).
+    for (point, n) in janus_engine::PROBE_POINTS.into_iter().zip([7, 12, 30, 33, 18]) {
+        let db = format!("{point}.db");
+        let at = format!("{point}:{n}");
+        let killed = m.paper(&db, &[("JANUS_KILL_AT", &at)]);
+        assert!(!killed.status.success(), "{point}: the process was killed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(killed.status.signal(), Some(9), "{point}: SIGKILL");
+        }
+        let (before, _) = m.load(&db, "p");
+        let days = before.account_snapshots.len();
+        assert!(days > 0 && days < clean.account_snapshots.len(), "{point}: killed mid-run, after {days} days");
+        let again = m.paper(&db, &[]);
+        assert!(again.status.success(), "{point}: restart: {}", text(&again.stderr));
+        let (record, journal) = m.load(&db, "p");
+        assert_eq!(record, clean, "{point}: the records equal those of a run that never stopped");
+        assert_eq!(journal, clean_journal, "{point}: the journal too");
+        let mut sent: BTreeMap<u64, usize> = BTreeMap::new();
+        for e in &journal {
+            if let Event::Submitted(o) = &e.event {
+                *sent.entry(o.id.0).or_default() += 1;
+            }
+        }
+        assert!(sent.values().all(|&n| n == 1), "{point}: an order was sent twice: {sent:?}");
+    }
+}
