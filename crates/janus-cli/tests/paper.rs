@@ -107,6 +107,66 @@ fn paper_trading_gives_the_backtest_s_fills_on_the_same_bars() {
     assert!(sent >= paper.executions.len().min(1), "orders were journaled: {sent}");
 }
 
+/// Skip a test whose server is missing, or fail it when `JANUS_REQUIRE_SERVICES=1`.
+fn skip(why: &str) {
+    if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+        panic!("required (JANUS_REQUIRE_SERVICES=1) but unavailable: {why}");
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED paper over a stream: {why}; set JANUS_REQUIRE_SERVICES=1 to make this a failure"
+    );
+}
+
+/// The same days published to a Redis Stream and to a NATS subject give the file feed's run.
+#[test]
+fn paper_trading_over_redis_streams_and_nats_gives_the_file_feed_s_records() {
+    let m = market();
+    m.publish();
+    let out = m.paper("file.db", &[]);
+    assert!(out.status.success(), "paper: {}", text(&out.stderr));
+    let (by_file, _) = m.load("file.db", "p");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let stream = format!("janus_test_paper_{}_{nanos}", std::process::id());
+    let redis = std::env::var("JANUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let nats = std::env::var("JANUS_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    for (url, db) in [(redis.as_str(), "redis.db"), (nats.as_str(), "nats.db")] {
+        let sent = janus(
+            &[
+                "publish",
+                "--to",
+                url,
+                "--stream",
+                &stream,
+                "--data",
+                "full.csv",
+                "--from",
+                &m.first_traded,
+                "--end",
+                "-q",
+            ],
+            m.path(),
+            &[],
+        );
+        if !sent.status.success() {
+            skip(&format!("cannot publish to {url}: {}", text(&sent.stderr)));
+            continue;
+        }
+        let store = format!("sqlite:{db}");
+        let args = ["paper", "-q", "--config", "paper.toml", "--feed", url, "--stream", &stream, "--store", &store];
+        let out = janus(&[&args[..], &["--run-id", "p"]].concat(), m.path(), &[]);
+        assert!(out.status.success(), "paper over {url}: {}", text(&out.stderr));
+        let (record, _) = m.load(db, "p");
+        assert_eq!(record, by_file, "{url}");
+    }
+    if let Ok(client) = redis::Client::open(redis.as_str()) {
+        if let Ok(mut c) = client.get_connection() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&stream).query(&mut c);
+        }
+    }
+}
+
 #[test]
 fn a_paper_run_killed_at_each_crash_point_continues_without_sending_an_order_twice() {
     let m = market();
