@@ -4,6 +4,27 @@
 //! far back they lie from today (`back = 0` is today), as an unsigned number: a day after
 //! today cannot even be named, so look-ahead is impossible by type, whatever the panel behind
 //! it holds (a backtest's panel holds the whole future).
+//!
+//! Neither the panel behind a history nor a day after today can be reached from it:
+//!
+//! ```compile_fail
+//! fn the_whole_panel<'a>(h: &janus_data::History<'a>) -> &'a janus_data::Panel {
+//!     h.panel // private: there is no accessor either
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn tomorrow(h: &janus_data::History<'_>) -> Option<janus_core::Bar> {
+//!     h.bar(-1, 0) // days are counted back from today, as an unsigned number
+//! }
+//! ```
+//!
+//! ```
+//! // What compiles: today and the days before it.
+//! fn today_and_yesterday(h: &janus_data::History<'_>) -> (Option<janus_core::Bar>, Option<janus_core::Bar>) {
+//!     (h.bar(0, 0), h.bar(1, 0))
+//! }
+//! ```
 
 use crate::panel::Panel;
 use chrono::NaiveDate;
@@ -26,11 +47,6 @@ impl<'a> History<'a> {
         History { panel, today }
     }
 
-    /// INTERIM (the lead removes it once strategies read `History`): the panel behind.
-    pub fn interim_panel(&self) -> &'a Panel {
-        self.panel
-    }
-
     /// Index of today among the feed's days (what journals and checkpoints record).
     pub fn today(&self) -> usize {
         self.today
@@ -46,6 +62,11 @@ impl<'a> History<'a> {
 
     pub fn symbols(&self) -> &'a [String] {
         &self.panel.symbols
+    }
+
+    /// The dense id of a symbol code, if the market has it.
+    pub fn symbol_id(&self, symbol: &str) -> Option<SymbolId> {
+        self.panel.symbol_id(symbol)
     }
 
     pub fn boards(&self) -> &'a [Board] {
@@ -74,6 +95,44 @@ impl<'a> History<'a> {
             limit_down: p.limit_down[i],
             tradable: p.is_tradable(day, sid),
         })
+    }
+
+    /// The flags of `sid` `back` days before today ([`crate::panel::flag`]; 0 before the
+    /// first day).
+    pub fn flags(&self, back: usize, sid: SymbolId) -> u8 {
+        self.cell(back, sid).map_or(0, |i| self.panel.flags[i])
+    }
+
+    /// The flags of every symbol `back` days before today, indexed by symbol id: one
+    /// contiguous slice, for models that scan the market.
+    pub fn flags_row(&self, back: usize) -> Option<&'a [u8]> {
+        let day = self.today.checked_sub(back)?;
+        let n = self.panel.n_symbols();
+        Some(&self.panel.flags[day * n..(day + 1) * n])
+    }
+
+    /// Shares traded by `sid` `back` days before today (0 without a bar).
+    pub fn volume(&self, back: usize, sid: SymbolId) -> f64 {
+        self.cell(back, sid).map_or(0.0, |i| self.panel.volume[i])
+    }
+
+    /// Value traded by `sid` `back` days before today (NaN when the data has none).
+    pub fn amount(&self, back: usize, sid: SymbolId) -> f64 {
+        self.cell(back, sid).map_or(f64::NAN, |i| self.panel.amount[i])
+    }
+
+    /// The adjusted close of `sid` `back` days before today (see [`Panel::adj_close`]).
+    pub fn adj_close(&self, back: usize, sid: SymbolId) -> f64 {
+        self.cell(back, sid).map_or(f64::NAN, |i| self.panel.adj_close(i))
+    }
+
+    /// Today's adjusted close of `sid` over that of `back` days before (see
+    /// [`Panel::adj_ratio`]); NaN when that day is before the first.
+    pub fn adj_ratio(&self, back: usize, sid: SymbolId) -> f64 {
+        match (self.cell(0, sid), self.cell(back, sid)) {
+            (Some(now), Some(then)) => self.panel.adj_ratio(now, then),
+            _ => f64::NAN,
+        }
     }
 
     /// The close of `sid` `back` days before today, as the panel holds it (zero when the
@@ -131,7 +190,7 @@ impl MarketDay for History<'_> {
         &self.panel.symbols[sid as usize]
     }
     fn symbol_id(&self, symbol: &str) -> Option<SymbolId> {
-        self.panel.symbol_id(symbol)
+        History::symbol_id(self, symbol)
     }
     fn board(&self, sid: SymbolId) -> Board {
         self.panel.boards[sid as usize]

@@ -428,8 +428,7 @@ impl<'a> Backtest<'a> {
             decisions.clear();
             strategy.decide(
                 &StrategyView {
-                    panel: h.interim_panel(),
-                    day: h.today(),
+                    history: h,
                     portfolio: &self.portfolio,
                     max_positions: self.cfg.risk.max_positions,
                     refused_sell: &self.st.refused_sell,

@@ -25,7 +25,7 @@
 //! | `ret_20d` | symbol | close over the close 20 present bars earlier, minus 1 |
 
 use janus_core::{Position, SymbolId};
-use janus_data::Panel;
+use janus_data::History;
 
 /// Features of a symbol on a day, known after that day's close (see the module table).
 pub const SYMBOL_FEATURES: [&str; 8] =
@@ -77,31 +77,32 @@ pub const N_POSITION: usize = POSITION_FEATURES.len();
 /// Window of the volatility and volume-spike features, in trading days.
 pub const WINDOW: usize = 20;
 
-/// Closes of up to `WINDOW + 1` present bars ending at `day`, newest first, into `out`;
+/// Closes of up to `WINDOW + 1` present bars ending today, newest first, into `out`;
 /// returns how many were found. A fixed array: this runs for every position every day.
-fn recent_closes(panel: &Panel, day: usize, sid: SymbolId, out: &mut [f64; WINDOW + 1]) -> usize {
+fn recent_closes(h: &History<'_>, sid: SymbolId, out: &mut [f64; WINDOW + 1]) -> usize {
     let mut len = 0;
-    let mut d = day + 1;
-    while d > 0 && len <= WINDOW {
-        d -= 1;
-        let i = panel.idx(d, sid);
-        if panel.is_present(d, sid) && panel.close[i].is_positive() {
-            out[len] = panel.adj_close(i);
+    for back in 0..=h.today() {
+        if len > WINDOW {
+            break;
+        }
+        if h.is_present(back, sid) && h.close(back, sid).is_positive() {
+            out[len] = h.adj_close(back, sid);
             len += 1;
         }
     }
     len
 }
 
-/// Volume on `day` over the mean volume of up to `window` earlier bars with volume (1.0 when
+/// Today's volume over the mean volume of up to `window` earlier bars with volume (1.0 when
 /// there is no history).
-pub fn volume_spike(panel: &Panel, day: usize, sid: SymbolId, window: usize) -> f64 {
-    let today = panel.volume[panel.idx(day, sid)];
+pub fn volume_spike(h: &History<'_>, sid: SymbolId, window: usize) -> f64 {
+    let today = h.volume(0, sid);
     let (mut sum, mut n) = (0.0, 0usize);
-    let mut d = day;
-    while d > 0 && n < window {
-        d -= 1;
-        let v = panel.volume[panel.idx(d, sid)];
+    for back in 1..=h.today() {
+        if n >= window {
+            break;
+        }
+        let v = h.volume(back, sid);
         if v > 0.0 {
             sum += v;
             n += 1;
@@ -114,11 +115,11 @@ pub fn volume_spike(panel: &Panel, day: usize, sid: SymbolId, window: usize) -> 
     }
 }
 
-/// [`SYMBOL_FEATURES`] of `sid` after `day`'s close. Missing history gives NaN (tree models
+/// [`SYMBOL_FEATURES`] of `sid` after today's close. Missing history gives NaN (tree models
 /// treat it as missing; the rule model does not read these). Does not allocate.
-pub fn symbol_features(panel: &Panel, day: usize, sid: SymbolId) -> [f64; N_SYMBOL] {
+pub fn symbol_features(h: &History<'_>, sid: SymbolId) -> [f64; N_SYMBOL] {
     let mut closes = [0.0; WINDOW + 1];
-    let len = recent_closes(panel, day, sid, &mut closes);
+    let len = recent_closes(h, sid, &mut closes);
     let ret = |k: usize| if len > k { closes[0] / closes[k] - 1.0 } else { f64::NAN };
     let volatility = if len >= 3 {
         let n = len - 1;
@@ -128,9 +129,8 @@ pub fn symbol_features(panel: &Panel, day: usize, sid: SymbolId) -> [f64; N_SYMB
     } else {
         f64::NAN
     };
-    let i = panel.idx(day, sid);
-    let close = panel.close[i].as_f64();
-    let (up, down) = (panel.limit_up[i], panel.limit_down[i]);
+    let close = h.close(0, sid).as_f64();
+    let (up, down) = h.limits(0, sid);
     let dist = |p: janus_core::Price| {
         if p.is_positive() && close > 0.0 {
             (p.as_f64() - close).abs() / close
@@ -138,27 +138,22 @@ pub fn symbol_features(panel: &Panel, day: usize, sid: SymbolId) -> [f64; N_SYMB
             f64::NAN
         }
     };
+    let amount = h.amount(0, sid);
     [
         ret(1),
         ret(5),
         volatility,
-        volume_spike(panel, day, sid, WINDOW),
+        volume_spike(h, sid, WINDOW),
         dist(up),
         dist(down),
-        if panel.amount[i].is_finite() { panel.amount[i] } else { f64::NAN },
+        if amount.is_finite() { amount } else { f64::NAN },
         ret(WINDOW),
     ]
 }
 
-/// [`POSITION_FEATURES`] of a held position after `day`'s close. Does not allocate.
-pub fn position_features(
-    panel: &Panel,
-    day: usize,
-    sid: SymbolId,
-    pos: &Position,
-    refused_before: bool,
-) -> [f64; N_POSITION] {
-    let s = symbol_features(panel, day, sid);
+/// [`POSITION_FEATURES`] of a held position after today's close. Does not allocate.
+pub fn position_features(h: &History<'_>, sid: SymbolId, pos: &Position, refused_before: bool) -> [f64; N_POSITION] {
+    let s = symbol_features(h, sid);
     let mut f = [0.0; N_POSITION];
     f[pos::RET_SINCE_ENTRY] = pos.current_return();
     f[pos::DRAWDOWN_FROM_HIGH] = pos.drawdown_from_high();
@@ -190,7 +185,7 @@ mod tests {
         2024-01-09,600000.SH,10.00,11.00,10.00,11.00,4000,43000\n\
         2024-01-10,600000.SH,10.50,10.50,9.90,9.90,6000,60000\n";
 
-    fn panel(csv: &str) -> Panel {
+    fn panel(csv: &str) -> janus_data::Panel {
         janus_data::load_csv_reader(csv.as_bytes(), "f.csv", &Default::default()).unwrap()
     }
 
@@ -238,7 +233,7 @@ mod tests {
                    2024-01-02,600000.SH,10.00,10.00,10.00,10.00,1000\n\
                    2024-01-03,600000.SH,10.00,11.00,10.00,11.00,3000\n";
         let p = panel(csv);
-        let f = symbol_features(&p, 1, 0);
+        let f = symbol_features(&History::new(&p, 1), 0);
         assert!(close(f[sym::RET_1D], 0.1), "ret_1d");
         assert!(f[sym::RET_5D].is_nan(), "ret_5d needs 5 earlier bars");
         assert!(f[sym::VOLATILITY_20D].is_nan(), "volatility needs 2 returns");
@@ -252,7 +247,7 @@ mod tests {
     #[test]
     fn each_symbol_feature_on_a_hand_written_limit_down_day() {
         let p = panel(BARS);
-        let f = symbol_features(&p, 6, 0);
+        let f = symbol_features(&History::new(&p, 6), 0);
         let c = [10.00, 10.50, 10.00, 10.20, 10.00, 11.00, 9.90];
         assert!(close(f[sym::RET_1D], 9.90 / 11.00 - 1.0), "ret_1d");
         assert!(close(f[sym::RET_5D], 9.90 / 10.50 - 1.0), "ret_5d");
@@ -267,7 +262,7 @@ mod tests {
         assert_eq!(f[sym::AMOUNT], 60000.0, "amount");
         assert!(f[sym::RET_20D].is_nan());
         // The limit-up day before.
-        let g = symbol_features(&p, 5, 0);
+        let g = symbol_features(&History::new(&p, 5), 0);
         assert_eq!(g[sym::DIST_LIMIT_UP], 0.0);
         assert!(close(g[sym::DIST_LIMIT_DOWN], (11.00 - 9.00) / 11.00));
     }
@@ -282,7 +277,7 @@ mod tests {
             csv.push_str(&format!("{date},000001.SZ,{c:.2},{c:.2},{c:.2},{c:.2},1000\n"));
         }
         let p = panel(&csv);
-        let f = symbol_features(&p, 24, 0);
+        let f = symbol_features(&History::new(&p, 24), 0);
         assert!(close(f[sym::RET_20D], closes[24] / closes[4] - 1.0));
         let r: Vec<f64> = closes[4..].windows(2).map(|w| w[1] / w[0] - 1.0).collect();
         assert_eq!(r.len(), 20);
@@ -308,13 +303,13 @@ mod tests {
             days_held: 4,
             realized_pnl: Money::ZERO,
         };
-        let f = position_features(&p, 6, 0, &position, true);
+        let f = position_features(&History::new(&p, 6), 0, &position, true);
         assert!(close(f[pos::RET_SINCE_ENTRY], 9900.0 / 10_005.0 - 1.0), "ret_since_entry");
         assert!(close(f[pos::DRAWDOWN_FROM_HIGH], 1.0 - 9.9 / 11.0), "drawdown_from_high");
         assert_eq!(f[pos::DAYS_HELD], 4.0, "days_held");
         assert_eq!(f[pos::REFUSED_BEFORE], 1.0, "refused_before");
-        assert_eq!(position_features(&p, 6, 0, &position, false)[pos::REFUSED_BEFORE], 0.0);
-        let s = symbol_features(&p, 6, 0);
+        assert_eq!(position_features(&History::new(&p, 6), 0, &position, false)[pos::REFUSED_BEFORE], 0.0);
+        let s = symbol_features(&History::new(&p, 6), 0);
         for (j, name) in SYMBOL_FEATURES.iter().enumerate() {
             let (a, b) = (f[pos::SYMBOL + j], s[j]);
             assert!(a == b || (a.is_nan() && b.is_nan()), "{name}");

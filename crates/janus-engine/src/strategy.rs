@@ -6,13 +6,13 @@
 use crate::config::{BuyModelConfig, SellModelConfig, StrategyConfig};
 use crate::features::{pos, position_features};
 use janus_core::{Board, OrderType, Portfolio, Qty, Side, SymbolId};
-use janus_data::Panel;
+use janus_data::{History, Panel};
 
 /// What a strategy may look at after a day's close.
 pub struct StrategyView<'a> {
-    pub panel: &'a Panel,
-    /// Index of the day just closed; orders fill on `day + 1`.
-    pub day: usize,
+    /// The market as of the close just passed (orders fill on the next day): that day and the
+    /// days before it, and no way to reach any later day.
+    pub history: History<'a>,
     pub portfolio: &'a Portfolio,
     pub max_positions: usize,
     /// Symbols whose sells the market refused at least once in the current holding.
@@ -66,9 +66,9 @@ pub trait SellModel {
 }
 
 pub trait BuyModel {
-    /// Push `(symbol, score)` for every symbol the model would buy after `day`'s close;
-    /// higher is better. Symbols left out are not bought.
-    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>);
+    /// Push `(symbol, score)` for every symbol the model would buy after today's close of
+    /// `history`; higher is better. Symbols left out are not bought.
+    fn score(&mut self, history: &History<'_>, out: &mut Vec<(SymbolId, f64)>);
 }
 
 /// Exit rules: trailing stop from the high since entry, take profit, stop loss, max days held.
@@ -117,19 +117,11 @@ impl MomentumBuyModel {
 }
 
 impl BuyModel for MomentumBuyModel {
-    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>) {
-        if day < self.lookback {
-            return;
-        }
-        let n = panel.n_symbols();
-        let today = day * n;
-        let past = (day - self.lookback) * n;
-        let flags_now = &panel.flags[today..today + n];
-        let flags_then = &panel.flags[past..past + n];
+    fn score(&mut self, h: &History<'_>, out: &mut Vec<(SymbolId, f64)>) {
+        let (Some(flags_now), Some(flags_then)) = (h.flags_row(0), h.flags_row(self.lookback)) else { return };
         use janus_data::panel::flag;
-        for s in 0..n {
-            let f = flags_now[s];
-            if f & flag::PRESENT == 0 || f & flag::PAUSED != 0 || flags_then[s] & flag::PRESENT == 0 {
+        for (s, (&f, &then)) in flags_now.iter().zip(flags_then).enumerate() {
+            if f & flag::PRESENT == 0 || f & flag::PAUSED != 0 || then & flag::PRESENT == 0 {
                 continue;
             }
             // Outside the universe file's members that day (README: Data).
@@ -137,7 +129,7 @@ impl BuyModel for MomentumBuyModel {
                 continue;
             }
             // Adjusted closes: a bonus issue between the two days is not a fall.
-            let r = panel.adj_ratio(today + s, past + s) - 1.0;
+            let r = h.adj_ratio(self.lookback, s as SymbolId) - 1.0;
             out.push((s as SymbolId, if self.reversal { -r } else { r }));
         }
     }
@@ -170,9 +162,9 @@ impl DualModelStrategy {
 
 impl Strategy for DualModelStrategy {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
-        let panel = view.panel;
+        let h = &view.history;
         for (&sid, pos) in &view.portfolio.positions {
-            let features = position_features(panel, view.day, sid, pos, view.refused_sell[sid as usize]);
+            let features = position_features(h, sid, pos, view.refused_sell[sid as usize]);
             let signal = self.sell.evaluate(&features);
             if signal.probability > self.sell_threshold {
                 out.sells.push(Intent {
@@ -191,7 +183,7 @@ impl Strategy for DualModelStrategy {
             return;
         }
         self.scores.clear();
-        self.buy.score(panel, view.day, &mut self.scores);
+        self.buy.score(h, &mut self.scores);
         self.scores.retain(|(sid, s)| s.is_finite() && !view.portfolio.positions.contains_key(sid));
         let k = (free * self.candidates_per_slot).min(self.scores.len());
         if k == 0 {
@@ -247,12 +239,12 @@ mod tests {
         let mut panel = janus_data::load_csv_reader(csv.as_bytes(), "t.csv", &Default::default()).unwrap();
         let cfg = BuyModelConfig { lookback: 1, ..BuyModelConfig::default() };
         let mut scored = Vec::new();
-        MomentumBuyModel::new(&cfg, &panel).score(&panel, 1, &mut scored);
+        MomentumBuyModel::new(&cfg, &panel).score(&History::new(&panel, 1), &mut scored);
         assert_eq!(scored.len(), 2);
         let i = panel.idx(1, 1);
         panel.flags[i] |= janus_data::panel::flag::OUT_OF_UNIVERSE;
         scored.clear();
-        MomentumBuyModel::new(&cfg, &panel).score(&panel, 1, &mut scored);
+        MomentumBuyModel::new(&cfg, &panel).score(&History::new(&panel, 1), &mut scored);
         assert_eq!(scored.iter().map(|s| s.0).collect::<Vec<_>>(), [0], "600001.SH left the index");
     }
 

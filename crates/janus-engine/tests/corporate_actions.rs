@@ -112,6 +112,12 @@ fn a_corporate_action_is_committed_with_its_day_and_a_resumed_run_records_it_onc
     }
 }
 
+/// A market order of 600000.SH, as the strategy sees the market.
+fn intent(view: &janus_engine::StrategyView<'_>, side: Side, qty: Option<i64>) -> janus_engine::Intent {
+    let sid = view.history.symbol_id("600000.SH").expect("600000.SH in the market");
+    janus_engine::Intent { sid, side, qty, order_type: janus_core::OrderType::Market, tag: "script".into() }
+}
+
 /// Buys 1,000 shares after the first close, then sells when the default exit rules say so
 /// (stop loss 8%, trailing stop 10%, ...), as the dual-model strategy's sell side does.
 struct BuyThenRules;
@@ -120,15 +126,15 @@ impl janus_engine::Strategy for BuyThenRules {
     fn decide(&mut self, view: &janus_engine::StrategyView<'_>, out: &mut janus_engine::Decisions) {
         use janus_engine::SellModel;
         let rules = janus_engine::strategy::RuleSellModel { cfg: Default::default() };
-        if view.day == 0 {
-            out.buys.push(market(view.panel, "600000.SH", Side::Buy, Some(1_000)));
+        if view.history.today() == 0 {
+            out.buys.push(intent(view, Side::Buy, Some(1_000)));
             out.max_new_buys = 1;
         }
         for (&sid, pos) in &view.portfolio.positions {
-            let f = janus_engine::features::position_features(view.panel, view.day, sid, pos, false);
+            let f = janus_engine::features::position_features(&view.history, sid, pos, false);
             let signal = rules.evaluate(&f);
             if signal.probability > 0.5 {
-                let mut sell = market(view.panel, "600000.SH", Side::Sell, None);
+                let mut sell = intent(view, Side::Sell, None);
                 sell.tag = signal.reason.into();
                 out.sells.push(sell);
             }

@@ -16,7 +16,7 @@ struct BuyThenSell {
 impl Strategy for BuyThenSell {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
         let intent = |side, qty| Intent { sid: 0, side, qty, order_type: OrderType::Market, tag: "script".into() };
-        match view.day {
+        match view.history.today() {
             0 => out.buys.push(intent(Side::Buy, Some(self.qty))),
             1 => out.sells.push(intent(Side::Sell, None)),
             _ => {}

@@ -30,7 +30,7 @@ pub mod training;
 pub mod xgboost;
 
 use janus_core::SymbolId;
-use janus_data::Panel;
+use janus_data::{History, Panel};
 use janus_engine::config::{BuyModelConfig, ConfigError, StrategyConfig};
 use janus_engine::features::{symbol_features, POSITION_FEATURES, SYMBOL_FEATURES};
 use janus_engine::strategy::{MomentumBuyModel, RuleSellModel, SellSignal};
@@ -199,9 +199,9 @@ impl Universe {
         Universe { skip_st: false, allowed: vec![true; panel.n_symbols()] }
     }
     #[inline]
-    pub fn admits(&self, panel: &Panel, day: usize, sid: SymbolId) -> bool {
+    pub fn admits(&self, h: &History<'_>, sid: SymbolId) -> bool {
         use janus_data::panel::flag;
-        let f = panel.flags[panel.idx(day, sid)];
+        let f = h.flags(0, sid);
         f & flag::PRESENT != 0
             && f & flag::PAUSED == 0
             && !(self.skip_st && f & flag::ST != 0)
@@ -218,10 +218,10 @@ pub struct ModelBuyModel {
 }
 
 impl BuyModel for ModelBuyModel {
-    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>) {
-        for sid in 0..panel.n_symbols() as SymbolId {
-            if self.universe.admits(panel, day, sid) {
-                let s = self.model.predict(&symbol_features(panel, day, sid));
+    fn score(&mut self, h: &History<'_>, out: &mut Vec<(SymbolId, f64)>) {
+        for sid in 0..h.n_symbols() as SymbolId {
+            if self.universe.admits(h, sid) {
+                let s = self.model.predict(&symbol_features(h, sid));
                 if s.is_finite() {
                     out.push((sid, s));
                 }

@@ -14,7 +14,7 @@ use crate::table::{read_columns, Cell};
 use crate::{ModelError, Universe};
 use chrono::NaiveDate;
 use janus_core::SymbolId;
-use janus_data::Panel;
+use janus_data::{History, Panel};
 use janus_engine::BuyModel;
 use std::collections::HashMap;
 use std::path::Path;
@@ -149,10 +149,10 @@ impl ScoreFileBuyModel {
 }
 
 impl BuyModel for ScoreFileBuyModel {
-    fn score(&mut self, panel: &Panel, day: usize, out: &mut Vec<(SymbolId, f64)>) {
-        let Some(Some(src)) = self.source.get(day) else { return };
+    fn score(&mut self, h: &History<'_>, out: &mut Vec<(SymbolId, f64)>) {
+        let Some(Some(src)) = self.source.get(h.today()) else { return };
         for &(sid, s) in &self.scores.by_day[*src] {
-            if self.universe.admits(panel, day, sid) {
+            if self.universe.admits(h, sid) {
                 out.push((sid, s));
             }
         }
@@ -180,7 +180,8 @@ mod tests {
 
     fn ranked(model: &mut ScoreFileBuyModel, day: usize) -> Vec<(SymbolId, f64)> {
         let mut out = Vec::new();
-        model.score(&panel(), day, &mut out);
+        let p = panel();
+        model.score(&History::new(&p, day), &mut out);
         out
     }
 

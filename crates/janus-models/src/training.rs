@@ -25,7 +25,7 @@
 use crate::table::{Column, Table};
 use chrono::NaiveDate;
 use janus_core::{Order, OrderId, OrderType, RiskReason, Side, SymbolId};
-use janus_data::Panel;
+use janus_data::{History, Panel};
 use janus_engine::features::{position_features, symbol_features, N_POSITION, POSITION_FEATURES, SYMBOL_FEATURES};
 use janus_engine::matcher::match_order;
 use janus_engine::{Decisions, EngineConfig, Strategy, StrategyView};
@@ -59,13 +59,13 @@ impl<S> Recorder<S> {
 impl<S: Strategy> Strategy for Recorder<S> {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
         let start = self.positions.len();
-        let day = view.day as u32;
+        let day = view.history.today() as u32;
         for (&sid, pos) in &view.portfolio.positions {
             self.positions.push(PositionDay {
                 day,
                 sid,
                 entry_date: pos.entry_date,
-                features: position_features(view.panel, view.day, sid, pos, view.refused_sell[sid as usize]),
+                features: position_features(&view.history, sid, pos, view.refused_sell[sid as usize]),
                 sell_signal: false,
             });
         }
@@ -237,7 +237,7 @@ pub fn buy_dataset(panel: &Panel, days: std::ops::Range<usize>, candidates: &BTr
             }
             date.push(panel.dates[day]);
             symbol.push(panel.symbols[sid as usize].clone());
-            for (j, f) in symbol_features(panel, day, sid).iter().enumerate() {
+            for (j, f) in symbol_features(&History::new(panel, day), sid).iter().enumerate() {
                 feats[j].push(*f);
             }
             for (h, k) in HORIZONS.iter().enumerate() {

@@ -26,7 +26,7 @@ impl Scripted {
 
 impl Strategy for Scripted {
     fn decide(&mut self, view: &StrategyView<'_>, out: &mut Decisions) {
-        for intent in self.script.get(&view.day).cloned().unwrap_or_default() {
+        for intent in self.script.get(&view.history.today()).cloned().unwrap_or_default() {
             match intent.side {
                 Side::Sell => out.sells.push(intent),
                 Side::Buy => out.buys.push(intent),
