@@ -122,7 +122,8 @@ fn without_t_plus_1_shares_bought_are_sellable_the_same_day() {
     let mut engine = Backtest::new(&p, cfg(all_but(|f| f.t_plus_1 = false))).unwrap();
     let mut strategy = BuyThenSell { qty: 1_000 };
     let mut store = janus_store::MemoryStore::default();
-    let meta = RunMeta { run_id: "t".into(), config: String::new(), data_source: String::new(), status: RunStatus::Running };
+    let meta =
+        RunMeta { run_id: "t".into(), config: String::new(), data_source: String::new(), status: RunStatus::Running };
     // Day 1: the buy fills at the open; before the close the shares are already sellable.
     engine.run(0..2, &mut strategy, &mut store, &meta, &mut |_, _| {}).unwrap();
     let pos = engine.portfolio.positions.values().next().unwrap();
