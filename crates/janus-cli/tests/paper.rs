@@ -202,3 +202,109 @@ fn a_paper_run_killed_at_each_crash_point_continues_without_sending_an_order_twi
         assert!(sent.values().all(|&n| n == 1), "{point}: an order was sent twice: {sent:?}");
     }
 }
+
+/// The Python that runs the reference bridge (JANUS_PYTHON, else `python3`), if it has `redis`.
+fn bridge_python() -> Option<String> {
+    let py = std::env::var("JANUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py).args(["-c", "import redis"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("JANUS_REQUIRE_PYTHON").is_ok_and(|v| v == "1") {
+            panic!("{py} cannot import redis (JANUS_REQUIRE_PYTHON=1 makes this a failure)");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED paper through the gateway: {py} cannot import `redis`; set JANUS_PYTHON to a Python with bridge/requirements.txt");
+    }
+    ok.then_some(py)
+}
+
+/// Paper trading with a broker bridge behind the gateway instead of the simulated broker:
+/// the same command, `--broker gateway`. Every order reaches the bridge once, its fills are
+/// booked, and killed between two days the run reconciles with the bridge (the broker is the
+/// truth, the differences are journaled) and goes on without sending an order twice.
+#[test]
+fn paper_trading_through_the_gateway_sends_each_order_once_and_reconciles_after_a_kill() {
+    let Some(py) = bridge_python() else { return };
+    let redis = std::env::var("JANUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    if redis::Client::open(redis.as_str()).and_then(|c| c.get_connection()).is_err() {
+        skip(&format!("Redis at {redis} is unavailable"));
+        return;
+    }
+    let m = market();
+    m.publish();
+    // The bridge fills market orders at a price table: the last close of the history.
+    let history = std::fs::read_to_string(m.path().join("history.csv")).unwrap();
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    for line in history.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        last.insert(f[1].to_string(), f[5].to_string());
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let account = format!("paper-test-{}-{nanos}", std::process::id());
+    let log = m.path().join("bridge.jsonl");
+    let mut bridge = Command::new(&py);
+    bridge.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bridge/reference_bridge.py"));
+    bridge.args(["--redis-url", &redis, "--account", &account, "--cash", "1000000", "--heartbeat", "0.2", "--log"]);
+    bridge.arg(&log);
+    for (symbol, close) in &last {
+        bridge.args(["--price", &format!("{symbol}={close}")]);
+    }
+    let mut child = bridge.stdout(std::process::Stdio::null()).spawn().expect("the bridge starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    let args =
+        ["paper", "-q", "--config", "paper.toml", "--store", "sqlite:gw.db", "--run-id", "g", "--broker", "gateway"];
+    let gw = ["--gateway", redis.as_str(), "--account", account.as_str()];
+    let killed = janus(&[&args[..], &gw[..]].concat(), m.path(), &[("JANUS_KILL_AT", "committed:10")]);
+    let again = janus(&[&args[..], &gw[..]].concat(), m.path(), &[]);
+    // The bridge reads its stream on its own time: let it take the last evening's orders.
+    let orders_sent = |journal: &[janus_core::JournalEvent]| {
+        journal.iter().filter(|e| matches!(e.event, Event::Submitted(_))).count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let created =
+            std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains("\"created\"")).count();
+        if again.status.success() && created >= orders_sent(&m.load("gw.db", "g").1) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Ok(mut c) = redis::Client::open(redis.as_str()).and_then(|c| c.get_connection()) {
+        let _: Result<(), _> = redis::cmd("DEL")
+            .arg(format!("janus:gw:{account}:out"))
+            .arg(format!("janus:gw:{account}:in"))
+            .query(&mut c);
+    }
+    assert!(!killed.status.success(), "the first run was killed");
+    assert!(again.status.success(), "restart: {}", text(&again.stderr));
+
+    let (record, journal) = m.load("gw.db", "g");
+    assert!(record.executions.len() > 10, "fills were booked: {}", record.executions.len());
+    let sent: Vec<u64> = journal
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Submitted(o) => Some(o.id.0),
+            _ => None,
+        })
+        .collect();
+    let log = std::fs::read_to_string(&log).unwrap();
+    let mut created: BTreeMap<String, usize> = BTreeMap::new();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["event"] == "created" {
+            *created.entry(v["client_order_id"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    assert!(created.values().all(|&n| n == 1), "the bridge created an order twice: {created:?}");
+    for id in &sent {
+        assert_eq!(created.get(&id.to_string()), Some(&1), "order {id} reached the bridge once");
+    }
+    assert!(
+        journal.iter().any(
+            |e| matches!(&e.event, Event::Reconciliation { detail } if detail.contains("reconciled with the broker"))
+        ),
+        "the restart reconciled with the bridge and journaled what differed"
+    );
+}
