@@ -67,15 +67,14 @@ impl Market {
     }
 
     fn paper(&self, db: &str, env: &[(&str, &str)]) -> Output {
-        janus(
-            &["paper", "-q", "--config", "paper.toml", "--store", &format!("sqlite:{db}"), "--run-id", "p"],
-            self.path(),
-            env,
-        )
+        let url = if db.contains("://") { db.to_string() } else { format!("sqlite:{db}") };
+        janus(&["paper", "-q", "--config", "paper.toml", "--store", &url, "--run-id", "p"], self.path(), env)
     }
 
     fn load(&self, db: &str, run: &str) -> (RunRecord, Vec<janus_core::JournalEvent>) {
-        let store = janus_store::open_store(&format!("sqlite:{}", self.path().join(db).display())).unwrap();
+        let url =
+            if db.contains("://") { db.to_string() } else { format!("sqlite:{}", self.path().join(db).display()) };
+        let store = janus_store::open_store(&url).unwrap();
         let record = store.load_run(run).unwrap();
         let journal = store.load_events(run, "main", 0).unwrap();
         (record, journal)
@@ -105,6 +104,35 @@ fn paper_trading_gives_the_backtest_s_fills_on_the_same_bars() {
     assert_eq!(paper.account_snapshots[..n - 1], backtest.account_snapshots[..n - 1]);
     let sent = journal.iter().filter(|e| matches!(e.event, Event::Submitted(_))).count();
     assert!(sent >= paper.executions.len().min(1), "orders were journaled: {sent}");
+}
+
+/// PostgreSQL and Redis hold a paper run killed mid-day exactly as SQLite does.
+#[test]
+fn a_paper_run_killed_mid_day_continues_the_same_on_postgres_and_redis() {
+    let m = market();
+    m.publish();
+    assert!(m.paper("ref.db", &[]).status.success());
+    let (reference, reference_journal) = m.load("ref.db", "p");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let ns = format!("jc_paper_{}_{nanos}", std::process::id());
+    let pg =
+        std::env::var("JANUS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let redis = std::env::var("JANUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let sep = |u: &str| if u.contains('?') { '&' } else { '?' };
+    for url in [format!("{pg}{}schema={ns}", sep(&pg)), format!("{redis}{}prefix={ns}", sep(&redis))] {
+        if janus_store::open_store(&url).is_err() {
+            skip(&format!("no store at {url}"));
+            continue;
+        }
+        let killed = m.paper(&url, &[("JANUS_KILL_AT", "journaled:30")]);
+        assert!(!killed.status.success(), "{url}: killed");
+        let again = m.paper(&url, &[]);
+        assert!(again.status.success(), "{url}: {}", text(&again.stderr));
+        let (record, journal) = m.load(&url, "p");
+        assert_eq!(record, reference, "{url}");
+        assert_eq!(journal, reference_journal, "{url}");
+        let _ = janus_store::drop_namespace(&url);
+    }
 }
 
 /// Skip a test whose server is missing, or fail it when `JANUS_REQUIRE_SERVICES=1`.
