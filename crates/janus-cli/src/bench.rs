@@ -137,6 +137,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         status: RunStatus::Running,
     };
     let mut engine = Backtest::new(&panel, cfg)?;
+    // Checkpoints are what a persistent store resumes from; the memory store outlives nothing.
+    engine.checkpoints = !janus_store::StoreUrl::parse(&args.store).is_ok_and(|u| u.is_memory());
     let mut progress = LazyProgress::new(panel.n_dates() as u64, "engine", true);
     let t = Instant::now();
     let outcome = engine.run(0..panel.n_dates(), &mut strategy, store.as_mut(), &meta, &mut |d, _| progress.set(d))?;

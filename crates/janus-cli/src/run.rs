@@ -174,6 +174,8 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
 
     let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
     let mut engine = Backtest::new(&panel, cfg.engine())?;
+    // Checkpoints are what a persistent store resumes from; the memory store outlives nothing.
+    engine.checkpoints = !janus_store::StoreUrl::parse(&session.url).is_ok_and(|u| u.is_memory());
     let mut progress = LazyProgress::new(range.len() as u64, "backtest", !args.quiet);
     let resume = session.resume.clone();
     let outcome =

@@ -329,7 +329,8 @@ impl<'a> Backtest<'a> {
                 write_ahead: opts.write_ahead,
             };
             self.step(h, decide, strategy, &mut decisions, broker, &mut out)?;
-            bars += (0..h.n_symbols() as SymbolId).filter(|&s| h.is_present(0, s)).count();
+            bars +=
+                h.flags_row(0).map_or(0, |f| f.iter().filter(|&&x| x & janus_data::panel::flag::PRESENT != 0).count());
             match opts.replay_until {
                 Some(r) if day < r => {}
                 Some(r) if day == r => {
@@ -519,13 +520,12 @@ impl<'a> Backtest<'a> {
 /// A digest of one day's cross-section (every symbol's presence, trading and close): a
 /// resumed run checks that its data still holds the day its checkpoint was taken on.
 pub fn market_fingerprint(h: &History<'_>) -> u64 {
-    let mut x: u64 = 0xcbf29ce484222325;
+    // One multiply-xorshift step per symbol: cheap enough for every day of a large market.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for sid in 0..h.n_symbols() as SymbolId {
         let cell = (h.close(0, sid).0 as u64) << 2 | (h.is_present(0, sid) as u64) << 1 | h.is_tradable(0, sid) as u64;
-        for b in cell.to_le_bytes() {
-            x ^= b as u64;
-            x = x.wrapping_mul(0x100000001b3);
-        }
+        x = (x ^ cell).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^= x >> 31;
     }
     x
 }

@@ -60,6 +60,7 @@ where
         let twin_cfg = EngineConfig { frictions, ..cfg.clone() };
         let mut strategy = make_strategy()?;
         let mut engine = Backtest::new(panel, twin_cfg)?;
+        engine.checkpoints = false; // a twin is never resumed
         let mut tally = TallyStore::default();
         let meta = RunMeta {
             run_id: format!("twin-{}", rung.key),

@@ -22,7 +22,9 @@ pub struct EngineState {
     pub open: Vec<OpenOrder>,
     /// Ids of sells waiting for their halted stock to trade again.
     pub held: BTreeSet<u64>,
-    /// Per symbol: the market refused a sell of it at least once in the current holding.
+    /// Per symbol: the market refused a sell of it at least once in the current holding
+    /// (saved as the list of those symbols: a checkpoint stays small in a large market).
+    #[serde(with = "flagged")]
     pub refused_sell: Vec<bool>,
     /// Highest total value so far, and the previous close's total (circuit breaker).
     pub peak: Money,
@@ -76,6 +78,34 @@ impl EngineState {
     pub fn decode(text: &str) -> Result<(EngineState, Portfolio, Option<String>), String> {
         let s: Saved = serde_json::from_str(text).map_err(|e| e.to_string())?;
         Ok((s.engine, s.portfolio, s.broker))
+    }
+}
+
+/// A vector of flags as its length and the indices that are set.
+mod flagged {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Flagged {
+        len: usize,
+        set: Vec<u32>,
+    }
+
+    pub fn serialize<S: Serializer>(v: &[bool], s: S) -> Result<S::Ok, S::Error> {
+        let set = v.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i as u32).collect();
+        Flagged { len: v.len(), set }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<bool>, D::Error> {
+        let f = Flagged::deserialize(d)?;
+        let mut v = vec![false; f.len];
+        for i in f.set {
+            match v.get_mut(i as usize) {
+                Some(b) => *b = true,
+                None => return Err(serde::de::Error::custom(format!("flag {i} beyond {} symbols", f.len))),
+            }
+        }
+        Ok(v)
     }
 }
 

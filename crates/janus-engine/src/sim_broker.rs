@@ -16,6 +16,25 @@ use janus_core::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+#[cfg(test)]
+mod tests {
+    use super::IdSet;
+
+    #[test]
+    fn an_id_set_keeps_ranges_and_answers_like_a_set() {
+        let mut s = IdSet::default();
+        let mut reference = std::collections::BTreeSet::new();
+        for id in [5u64, 1, 2, 3, 9, 4, 7, 8, 6, 6, 0, 20, u64::MAX, 19] {
+            assert_eq!(s.insert(id), reference.insert(id), "insert {id}");
+        }
+        for id in 0..25 {
+            assert_eq!(s.contains(id), reference.contains(&id), "contains {id}");
+        }
+        assert!(s.contains(u64::MAX));
+        assert_eq!(s.0.len(), 3, "0..=9, 19..=20 and MAX: {:?}", s.0);
+    }
+}
+
 /// The market rules and costs the simulated venue applies.
 #[derive(Clone, Debug)]
 pub struct SimRules {
@@ -47,10 +66,46 @@ struct Book {
     /// Working orders in arrival order, with their symbol ids.
     working: Vec<(Order, SymbolId)>,
     /// Every client order id ever submitted: a repeated submission is ignored.
-    seen: BTreeSet<u64>,
+    seen: IdSet,
     /// Sells already reported as waiting for their halted stock.
     held: BTreeSet<u64>,
     next_trade: u64,
+}
+
+/// A set of order ids kept as ranges: the engine numbers its orders 1, 2, 3, ..., so the ids
+/// a run has ever sent stay a handful of ranges however long the run (and its checkpoints
+/// small).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct IdSet(BTreeMap<u64, u64>);
+
+impl IdSet {
+    /// The range `start..=end` that holds `id`, if any.
+    fn range_of(&self, id: u64) -> Option<(u64, u64)> {
+        self.0.range(..=id).next_back().filter(|(_, &end)| end >= id).map(|(&s, &e)| (s, e))
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.range_of(id).is_some()
+    }
+
+    /// Add `id`; false when it was there already.
+    fn insert(&mut self, id: u64) -> bool {
+        if self.contains(id) {
+            return false;
+        }
+        let mut start = id;
+        let mut end = id;
+        if let Some((s, e)) = id.checked_sub(1).and_then(|p| self.range_of(p)) {
+            self.0.remove(&s);
+            start = s;
+            end = end.max(e);
+        }
+        if let Some(e) = id.checked_add(1).and_then(|n| self.0.remove(&n)) {
+            end = e;
+        }
+        self.0.insert(start, end);
+        true
+    }
 }
 
 /// The simulated broker.
@@ -264,7 +319,7 @@ impl Broker for SimBroker {
 
     fn cancel(&mut self, order_id: OrderId) -> Result<(), BrokerError> {
         let Some(pos) = self.book.working.iter().position(|(o, _)| o.id == order_id) else {
-            if self.book.seen.contains(&order_id.0) {
+            if self.book.seen.contains(order_id.0) {
                 let date = self.today.unwrap_or_default();
                 self.report(
                     order_id,
