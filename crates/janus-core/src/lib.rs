@@ -18,6 +18,7 @@ pub mod money;
 pub mod order;
 pub mod rules;
 pub mod state;
+pub mod url;
 
 pub use broker::{
     ActionToday, Bar, Broker, BrokerAccount, BrokerError, BrokerOrder, BrokerPosition, ExecReport, Fill, MarketDay,

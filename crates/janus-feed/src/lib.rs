@@ -285,17 +285,7 @@ pub fn open(
     })
 }
 
-/// A URL with its password, if any, replaced by `***`, fit to print.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    match rest.split_once('@') {
-        Some((auth, host)) if auth.contains(':') => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
-    }
-}
+pub use janus_core::url::redact;
 
 /// A source error: `feed` names the source, `message` says what happened and what to do.
 pub(crate) fn source_error(feed: impl Into<String>, message: impl Into<String>) -> FeedError {

@@ -24,14 +24,7 @@ pub const BRIDGE_GROUP: &str = "bridge";
 /// mistaken for a dead server.
 const BLOCK_SLICE: Duration = Duration::from_millis(200);
 
-/// A URL fit for messages: the password, if any, is replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].rfind('@') {
-        Some(at) => format!("{}***@{}", &url[..after_scheme], &url[after_scheme + at + 1..]),
-        None => url.to_string(),
-    }
-}
+pub use janus_core::url::redact;
 
 /// One answer to a query, as read from the in stream.
 enum Answer {
@@ -453,7 +446,7 @@ mod tests {
 
     #[test]
     fn a_password_never_appears_in_a_shown_url() {
-        assert_eq!(redact("redis://:secret@host:6379/0"), "redis://***@host:6379/0");
+        assert_eq!(redact("redis://:secret@host:6379/0"), "redis://:***@host:6379/0");
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 

@@ -174,40 +174,8 @@ pub fn drop_namespace(url: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Query parameters that carry a password.
-const PASSWORD_PARAMS: [&str; 3] = ["password", "pass", "passwd"];
-
-/// Where the user info of a URL (`user:password` before the last '@' of the authority) sits.
-fn userinfo(url: &str) -> Option<(usize, usize)> {
-    let start = url.find("://")? + 3;
-    // The last '@' ends the user info even if an unescaped password contains '/' or '?';
-    // erring toward redacting too much is the safe side.
-    let at = url[start..].rfind('@')?;
-    Some((start, start + at))
-}
-
-/// The URL with any password replaced by `***`, both in the user-info part
-/// (`postgres://user:***@host/db`) and in `password=` query parameters.
-pub fn redact(url: &str) -> String {
-    let mut out = url.to_string();
-    if let Some((start, end)) = userinfo(url) {
-        if let Some(colon) = url[start..end].find(':') {
-            out = format!("{}:***{}", &url[..start + colon], &url[end..]);
-        }
-    }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let query: Vec<String> = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if PASSWORD_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => format!("{k}=***"),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out = format!("{head}{}", query.join("&"));
-    }
-    out
-}
+pub use janus_core::url::redact;
+use janus_core::url::{userinfo, PASSWORD_PARAMS};
 
 /// The passwords a URL carries (in its user info or in `password=` query parameters), as
 /// written and percent-decoded, longest first: what must be scrubbed from any text shown or
