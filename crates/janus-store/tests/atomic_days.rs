@@ -118,8 +118,9 @@ fn a_reader_never_sees_half_a_day(kind: Kind) {
         RunMeta { run_id: "w".into(), config: String::new(), data_source: "test".into(), status: RunStatus::Running };
     fx.store.begin_run(&meta).unwrap();
     let done = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
     let reader = {
-        let (url, done) = (fx.url.clone(), done.clone());
+        let (url, done, started) = (fx.url.clone(), done.clone(), started.clone());
         std::thread::spawn(move || {
             let store = open_store(&url).unwrap();
             let mut reads = 0;
@@ -144,12 +145,18 @@ fn a_reader_never_sees_half_a_day(kind: Kind) {
                 assert_eq!(r.last_day_index, n.checked_sub(1).map(|l| l as u32));
                 seen_partial_run |= n > 0 && n < DAYS as usize;
                 reads += 1;
+                started.store(true, Ordering::SeqCst);
                 if finished {
                     return (reads, seen_partial_run);
                 }
             }
         })
     };
+    // The reader has read once before the first day is written: the writes overlap its reads
+    // however busy the machine is.
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     for i in 0..DAYS {
         fx.store.commit_day("w", &day(i)).unwrap();
     }
