@@ -34,6 +34,10 @@ pub enum Event {
     /// A difference between the broker and the journal found at reconciliation, and what
     /// was done about it (the broker is the truth).
     Reconciliation { detail: String },
+    /// One entry of a shared account's ledger audit stream (admissions and refusals with the
+    /// strategy instance that asked, commits, fills, days), copied by the gateway that owns
+    /// the broker connection. `kind` is the entry's kind; `fields` hold everything else.
+    Ledger { kind: String, fields: std::collections::BTreeMap<String, String> },
 }
 
 impl Event {
@@ -46,6 +50,7 @@ impl Event {
             Event::Risk(_) => "risk",
             Event::CorporateAction(_) => "corporate_action",
             Event::Reconciliation { .. } => "reconciliation",
+            Event::Ledger { .. } => "ledger",
         }
     }
 }

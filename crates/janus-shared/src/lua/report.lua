@@ -1,0 +1,42 @@
+-- The gateway applies one execution report of a committed order.
+-- ARGV: fencing token, order id, kind (fill | done), trade id, quantity, price, commission, taxes.
+-- `fill` applies one execution (a trade id seen before is ignored); `done` ends the order and
+-- gives back what its unfilled rest holds.
+-- Returns {'APPLIED'} | {'DUPLICATE'} | {'UNKNOWN'} | {'STALE', detail}.
+local token, oid, kind, trade = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local stale = check_fence(token)
+if stale then return stale end
+local raw = redis.call('HGET', K.ord, oid)
+if not raw then return {'UNKNOWN'} end
+local r = cjson.decode(raw)
+if kind == 'fill' then
+  if redis.call('SADD', K.trades, trade) == 0 then return {'DUPLICATE'} end
+  local qty, price, fees = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) + tonumber(ARGV[8])
+  local left = tonumber(r.left)
+  if qty > left then qty = left end
+  if r.side == 'BUY' then
+    local cost = qty * price + fees
+    local held = tonumber(r.held)
+    local use = cost
+    if use > held then use = held end
+    redis.call('HINCRBY', K.meta, 'frozen', I(-use))
+    redis.call('HINCRBY', K.meta, 'cash', I(-(cost - use)))
+    r.held = I(held - use)
+    redis.call('HINCRBY', K.amt, r.sym, I(qty))
+    redis.call('HSETNX', K.sell, r.sym, '0')
+    redis.call('HINCRBY', K.pend, r.sym, I(-(tonumber(r.vp) * qty)))
+  else
+    redis.call('HINCRBY', K.amt, r.sym, I(-qty))
+    redis.call('HINCRBY', K.shold, r.sym, I(-qty))
+    redis.call('HINCRBY', K.meta, 'cash', I(qty * price - fees))
+  end
+  r.left = I(left - qty)
+  redis.call('HSET', K.ord, oid, cjson.encode(r))
+  tidy(r.sym)
+  audit('fill', {'oid', oid, 'inst', r.inst, 'side', r.side, 'sym', r.sym, 'trade', trade, 'qty', I(qty), 'price', ARGV[6], 'commission', ARGV[7], 'taxes', ARGV[8], 'fence', token})
+  return {'APPLIED'}
+end
+redis.call('HDEL', K.ord, oid)
+give_back(r, tonumber(r.left), tonumber(r.held))
+audit('done', {'oid', oid, 'inst', r.inst, 'side', r.side, 'sym', r.sym, 'left', r.left, 'held', r.held, 'vp', r.vp, 'fence', token})
+return {'APPLIED'}
