@@ -9,6 +9,7 @@ mod paper_cmd;
 mod publish_cmd;
 mod report_cmd;
 mod run;
+mod shared_cmd;
 mod store_cmd;
 
 use anyhow::Result;
@@ -102,6 +103,13 @@ enum Command {
     ///
     /// Example: `janus paper --config examples/paper.toml --store sqlite:paper.db`.
     Paper(paper_cmd::PaperArgs),
+    /// One broker account shared by several strategy instances through Redis: the gateway
+    /// that owns the broker, instances whose intents are admitted atomically against the shared
+    /// cash and limits, and a check of every decision from the audit.
+    ///
+    /// Example: `janus shared gateway --store sqlite:shared.db` and, elsewhere,
+    /// `janus shared fire --instance a`.
+    Shared(shared_cmd::SharedArgs),
 }
 
 fn main() {
@@ -120,6 +128,7 @@ fn main() {
         Command::Compare(args) => report_cmd::compare(&args),
         Command::Publish(args) => publish_cmd::publish(&args),
         Command::Paper(args) => paper_cmd::paper(&args),
+        Command::Shared(args) => shared_cmd::shared(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -64,6 +64,10 @@ pub struct SharedGateway {
     /// The trading day the ledger is open for.
     open: NaiveDate,
     last_renew: Instant,
+    /// Reports taken from the broker and not yet applied to the ledger (Redis failed between).
+    unapplied: Vec<janus_core::ExecReport>,
+    /// The last day the broker traded, so a day is never shown to it twice.
+    broker_day: Option<NaiveDate>,
     pub stats: GatewayStats,
 }
 
@@ -146,10 +150,23 @@ impl SharedGateway {
             cursor: "0".into(),
             open,
             last_renew: Instant::now(),
+            unapplied: Vec::new(),
+            broker_day: Some(market.date()),
             stats,
         };
         gw.copy_audit()?;
+        gw.resend_open()?;
         Ok(gw)
+    }
+
+    /// Send every order the ledger holds as open again. The broker ignores a client order id
+    /// it has seen, so this only reaches one that never got the order (the gateway died
+    /// between commit and send) or forgot it (a simulated venue restored from a checkpoint).
+    fn resend_open(&mut self) -> Result<()> {
+        for o in self.ledger.open_orders()? {
+            self.broker.submit(&to_order(&o)).map_err(broker_err)?;
+        }
+        self.apply_reports()
     }
 
     pub fn fence(&self) -> u64 {
@@ -189,6 +206,7 @@ impl SharedGateway {
             }
             self.reader.ack(&batch.iter().map(|h| h.stream_id.clone()).collect::<Vec<_>>())?;
             self.apply_reports()?;
+            self.ledger.sweep()?;
             self.copy_audit()?;
             if Instant::now() >= until {
                 return Ok(());
@@ -203,7 +221,7 @@ impl SharedGateway {
                 self.stats.committed += 1;
                 // Write-ahead: the commit is in the journal before the order can reach the broker.
                 self.copy_audit()?;
-                self.broker.submit(&to_order(&o, self.open)).map_err(broker_err)?;
+                self.broker.submit(&to_order(&o)).map_err(broker_err)?;
                 self.stats.sent += 1;
             }
         }
@@ -212,7 +230,8 @@ impl SharedGateway {
 
     fn apply_reports(&mut self) -> Result<()> {
         let fence = self.fence();
-        for r in self.broker.poll().map_err(broker_err)? {
+        self.unapplied.extend(self.broker.poll().map_err(broker_err)?);
+        while let Some(r) = self.unapplied.first().cloned() {
             let id = r.order_id.0;
             if let Some(f) = r.kind.fill() {
                 if self.ledger.fill(fence, id, &f.trade_id, f.qty, f.price, f.commission, f.taxes)? {
@@ -228,6 +247,7 @@ impl SharedGateway {
             if ends && self.ledger.done(fence, id)? {
                 self.stats.done += 1;
             }
+            self.unapplied.remove(0);
         }
         Ok(())
     }
@@ -236,7 +256,10 @@ impl SharedGateway {
     /// the closes, unlocks T+1 shares, checks the breaker and opens `next`.
     pub fn close_day(&mut self, market: &dyn MarketDay, next: NaiveDate) -> Result<()> {
         self.renew(true)?;
-        self.broker.on_market(market).map_err(broker_err)?;
+        if self.broker_day < Some(market.date()) {
+            self.broker.on_market(market).map_err(broker_err)?;
+            self.broker_day = Some(market.date());
+        }
         self.apply_reports()?;
         self.ledger.new_day(self.fence(), market.date(), next, &closes(market))?;
         self.open = next;
@@ -273,7 +296,7 @@ impl SharedGateway {
     /// with a higher token, and rebuild the ledger from the journal and the broker if it is
     /// gone. `market` is the last closed day (already traded by the broker).
     pub fn recover(self, limits: &AccountLimits, market: &dyn MarketDay, wait: Duration) -> Result<SharedGateway> {
-        let SharedGateway { cfg, lease, broker, store, run_id, open, .. } = self;
+        let SharedGateway { cfg, lease, broker, store, run_id, open, unapplied, broker_day, .. } = self;
         let owner = lease.owner().to_string();
         drop(lease);
         let until = Instant::now() + wait;
@@ -284,7 +307,52 @@ impl SharedGateway {
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
-        SharedGateway::start(&cfg, &owner, broker, store, &run_id, limits, market, open, true)
+        let mut gw = SharedGateway::start(&cfg, &owner, broker, store, &run_id, limits, market, open, true)?;
+        // A rebuilt ledger took the broker's cash and positions, which include every report;
+        // a surviving one still needs the reports taken before Redis failed.
+        if !gw.stats.rebuilt {
+            gw.unapplied = unapplied;
+            gw.apply_reports()?;
+        }
+        gw.broker_day = broker_day;
+        Ok(gw)
+    }
+
+    /// Record a checkpoint of `instance` (the simulated broker's state) after `day_index`,
+    /// with the journal's position; durable when it returns.
+    pub fn checkpoint(&mut self, instance: &str, day_index: u32, state: String) -> Result<()> {
+        let checkpoint = janus_core::Checkpoint { instance: instance.into(), day_index, seq: self.copied, state };
+        let batch = janus_core::DayBatch { day_index, checkpoint: Some(checkpoint), ..Default::default() };
+        self.store.commit_day(&self.run_id, &batch).map_err(store_err)?;
+        self.store.flush().map_err(store_err)
+    }
+
+    /// Differences between the ledger and the broker: total cash, and shares per symbol (the
+    /// ledger should always agree with the broker once every report is applied).
+    pub fn differences(&mut self) -> Result<Vec<String>> {
+        self.apply_reports()?;
+        let mut out = Vec::new();
+        let (cash, frozen) = self.ledger.cash()?;
+        let acct = self.broker.account().map_err(broker_err)?;
+        if cash + frozen != acct.available_cash + acct.frozen_cash {
+            out.push(format!("cash: ledger {}, broker {}", cash + frozen, acct.available_cash + acct.frozen_cash));
+        }
+        let ledger: BTreeMap<String, i64> = self.ledger.holdings()?.into_iter().map(|(s, (a, _))| (s, a)).collect();
+        let broker: BTreeMap<String, i64> = self
+            .broker
+            .positions()
+            .map_err(broker_err)?
+            .into_iter()
+            .filter(|p| p.amount != 0)
+            .map(|p| (p.symbol, p.amount))
+            .collect();
+        for sym in ledger.keys().chain(broker.keys()).collect::<std::collections::BTreeSet<_>>() {
+            let (l, b) = (ledger.get(sym).copied().unwrap_or(0), broker.get(sym).copied().unwrap_or(0));
+            if l != b {
+                out.push(format!("{sym}: ledger {l} shares, broker {b}"));
+            }
+        }
+        Ok(out)
     }
 
     /// Stop cleanly: the journal is complete and the lease is free for the next gateway.
@@ -295,9 +363,9 @@ impl SharedGateway {
     }
 }
 
-/// The Janus order a committed ledger order becomes (decided after `open`'s previous close,
-/// so the broker fills it on `open`).
-fn to_order(o: &OpenOrder, _open: NaiveDate) -> Order {
+/// The Janus order a committed ledger order becomes: a limit order decided after the close
+/// before its day, tagged with the instance that wanted it.
+fn to_order(o: &OpenOrder) -> Order {
     let mut order =
         Order::new(OrderId(o.order_id), o.symbol.clone(), o.side, OrderType::Limit(o.price), o.quantity, o.date);
     order.frozen_cash = o.freeze;

@@ -148,6 +148,7 @@ struct Scripts {
     report: Script,
     new_day: Script,
     seed: Script,
+    sweep: Script,
 }
 
 pub(crate) fn redis_error(cfg: &SharedConfig, e: impl std::fmt::Display) -> SharedError {
@@ -192,6 +193,7 @@ impl SharedLedger {
                 report: script!("report.lua"),
                 new_day: script!("new_day.lua"),
                 seed: script!("seed.lua"),
+                sweep: script!("sweep.lua"),
             },
         })
     }
@@ -277,6 +279,12 @@ impl SharedLedger {
             }
             _ => Err(SharedError::Invalid(out.get(2).cloned().unwrap_or_else(|| format!("{out:?}")))),
         }
+    }
+
+    /// Free what expired reservations hold now; returns how many expired.
+    pub fn sweep(&mut self) -> Result<usize> {
+        let out = self.run(|s| &s.sweep, &[])?;
+        Ok(out.first().and_then(|n| n.parse().ok()).unwrap_or(0))
     }
 
     /// Give up a reservation the instance will not submit. False when it was already gone.
