@@ -67,6 +67,10 @@ enum SharedCommand {
     Check(CheckArgs),
     /// Show the ledger: cash, the day open for intents, holdings, open orders, the lease.
     Status(AccountArgs),
+    /// Measure the shared admission: N instances (threads, each with its own connection)
+    /// sending intents as fast as they can to a ledger of their own (deleted afterwards), for
+    /// each N given; prints admissions per second. Run it with a release build.
+    Bench(BenchArgs),
     /// Delete the account's ledger, intents and lease from Redis (not the store's journal).
     Reset(AccountArgs),
 }
@@ -135,6 +139,19 @@ pub struct FireArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The Redis to measure.
+    #[arg(long, value_name = "URL", default_value = "redis://127.0.0.1:6379/")]
+    redis: String,
+    /// Numbers of concurrent instances to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    instances: Vec<usize>,
+    /// Intents per measurement, shared among the instances.
+    #[arg(long, default_value_t = 40_000)]
+    intents: usize,
+}
+
+#[derive(Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
     account: AccountArgs,
@@ -152,6 +169,7 @@ pub fn shared(args: &SharedArgs) -> Result<()> {
         SharedCommand::Fire(a) => fire(a),
         SharedCommand::Check(a) => check(a),
         SharedCommand::Status(a) => status(a),
+        SharedCommand::Bench(a) => bench(a),
         SharedCommand::Reset(a) => {
             SharedLedger::connect(&a.config())?.wipe()?;
             println!("account {}: ledger, intents and lease deleted", a.account);
@@ -176,6 +194,9 @@ fn gateway(args: &GatewayArgs) -> Result<()> {
     let mut scfg = args.account.config();
     scfg.lease_ttl = Duration::from_millis(args.lease_ttl_ms);
     let run_id = args.run_id.clone().unwrap_or_else(|| format!("shared-{}", args.account.account));
+    if args.store == "memory" {
+        bail!("the gateway journals the ledger so that it can be rebuilt: --store must be sqlite:PATH, postgres://... or redis://...");
+    }
     let (mut store, shown) = crate::store_cmd::open(Some(&args.store), cfg.store_retry_secs)?;
     if !store.list_runs()?.iter().any(|m| m.run_id == run_id) {
         let meta = RunMeta {
@@ -420,6 +441,87 @@ fn status(args: &AccountArgs) -> Result<()> {
             o.price,
             o.left
         );
+    }
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    if args.instances.iter().any(|&n| n == 0) || args.intents == 0 {
+        bail!("--instances and --intents must be positive");
+    }
+    println!("shared admission on {}: {} intents per line", janus_core::url::redact(&args.redis), args.intents);
+    println!(
+        "{:>9} {:>12} {:>10} {:>14} {:>10} {:>9}",
+        "instances", "admissions", "seconds", "admissions/s", "admitted", "refused"
+    );
+    for &n in &args.instances {
+        let scfg = SharedConfig::new(&args.redis, &format!("bench-{}-{n}", std::process::id()));
+        let mut ledger = SharedLedger::connect(&scfg)?;
+        let lease = janus_shared::lease::Lease::try_acquire(&scfg, "bench", 1)?
+            .context("the bench account's lease is taken")?;
+        // 100 symbols at 10.00, ten of them held: every admission values the holdings.
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).context("date")?;
+        let mut st = janus_shared::model::LedgerState::new(day, Money::from_yuan(1e9), 60, 0.2, 0.05);
+        let symbols: Vec<String> = (0..100).map(|i| format!("{:06}.SH", 600000 + i)).collect();
+        for (i, s) in symbols.iter().enumerate() {
+            st.marks.insert(s.clone(), Price::from_yuan(10.0));
+            if i < 10 {
+                st.amount.insert(s.clone(), 100_000);
+                st.sellable.insert(s.clone(), 100_000);
+            }
+        }
+        ledger.seed(lease.token(), &st)?;
+        let per = args.intents / n;
+        let started = Instant::now();
+        let results: Vec<Result<(usize, usize)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..n)
+                .map(|k| {
+                    let (scfg, symbols) = (scfg.clone(), &symbols);
+                    scope.spawn(move || -> Result<(usize, usize)> {
+                        let mut l = SharedLedger::connect(&scfg)?;
+                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(k as u64);
+                        let (mut ok, mut no) = (0, 0);
+                        for i in 0..per {
+                            let sell = rng.gen_bool(0.3);
+                            let sym = &symbols[if sell { rng.gen_range(0..10) } else { rng.gen_range(0..100) }];
+                            let qty = 100 * rng.gen_range(1..=20);
+                            let price = Price::from_yuan(10.0);
+                            let intent = Intent {
+                                instance: format!("bench-{k}"),
+                                intent_id: i.to_string(),
+                                date: day,
+                                symbol: sym.clone(),
+                                side: if sell { Side::Sell } else { Side::Buy },
+                                quantity: qty,
+                                price,
+                                freeze: price.notional(qty) + Money::from_yuan(5.0),
+                                value_price: price,
+                            };
+                            match l.admit(&intent)? {
+                                Admission::Reserved { .. } => ok += 1,
+                                Admission::Refused { .. } => no += 1,
+                            }
+                        }
+                        Ok((ok, no))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a bench thread panicked"))))
+                .collect()
+        });
+        let secs = started.elapsed().as_secs_f64();
+        let (mut ok, mut no) = (0, 0);
+        for r in results {
+            let (a, b) = r?;
+            ok += a;
+            no += b;
+        }
+        let total = ok + no;
+        println!("{n:>9} {total:>12} {secs:>10.3} {:>14.0} {ok:>10} {no:>9}", total as f64 / secs);
+        lease.release()?;
+        ledger.wipe()?;
     }
     Ok(())
 }

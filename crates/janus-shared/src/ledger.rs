@@ -10,9 +10,9 @@
 //! today, so a retried intent gets the same one), `fence` (the gateway's fencing token) and
 //! `audit` (the sequenced stream of every change).
 //!
-//! Money is integer 0.0001 CNY throughout. Lua holds it in doubles, exact below 2^53; the
-//! concentration test multiplies total asset by 10,000, so the ledger is exact for accounts
-//! up to 900 million CNY, and [`SharedLedger::seed`] refuses larger ones.
+//! Money is integer 0.0001 CNY throughout. Lua holds it in doubles, exact below 2^53 units
+//! (900 billion CNY, which [`SharedLedger::seed`] checks); the cap and breaker tests multiply
+//! by basis points in split limbs, so they are exact too.
 
 use crate::model::{AuditEntry, LedgerState};
 use crate::{Result, SharedConfig, SharedError};
@@ -34,7 +34,7 @@ const KEY_NAMES: [&str; 14] = [
 ];
 
 /// Largest total asset the ledger keeps exactly (see the module docs), in 0.0001 CNY.
-pub const MAX_TOTAL: i64 = (1i64 << 53) / 10_000;
+pub const MAX_TOTAL: i64 = (1i64 << 53) - 1;
 
 /// One order a strategy instance wants, priced and sized by the instance.
 #[derive(Clone, Debug, PartialEq, Eq)]

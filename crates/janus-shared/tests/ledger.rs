@@ -211,3 +211,23 @@ fn a_gateway_past_its_lease_is_refused_by_the_ledger() {
     again.release().unwrap();
     l.wipe().unwrap();
 }
+
+#[test]
+fn the_cap_is_exact_on_an_account_of_a_hundred_billion() {
+    let Some((cfg, mut l)) = common::account("big") else { return };
+    let lease = Lease::try_acquire(&cfg, "gw", 1).unwrap().unwrap();
+    // 100 billion CNY: the cap's product (value x 10,000 basis points) is far past 2^53.
+    let mut st = LedgerState::new(d("2024-01-03"), cny(100_000_000_000), 5, 0.2, 0.05);
+    st.marks.insert("600000.SH".into(), Price::from_yuan(10.0));
+    l.seed(lease.token(), &st).unwrap();
+    // Exactly 20% is allowed; one more lot is over.
+    let over = intent(1, "600000.SH", Side::Buy, 2_000_000_100, "10");
+    assert_eq!(refused(l.admit(&over).unwrap()), RiskReason::Concentration);
+    let mut exact = intent(2, "600000.SH", Side::Buy, 2_000_000_000, "10");
+    exact.freeze = Price::from_yuan(10.0).notional(2_000_000_000);
+    reserved(l.admit(&exact).unwrap());
+    assert_eq!(l.cash().unwrap(), (cny(80_000_000_000), cny(20_000_000_000)));
+    LedgerModel::replay(&l.audit_all().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    lease.release().unwrap();
+    l.wipe().unwrap();
+}

@@ -38,7 +38,7 @@ if side == 'BUY' then
   local total = total_asset()
   local after = hnum(K.amt, sym) * hnum(K.mark, sym) + hnum(K.pend, sym) + vp * qty
   local cap = hnum(K.meta, 'cap_bp')
-  if after * 10000 > cap * total then
+  if cmp_mul(after, 10000, total, cap) > 0 then
     return refuse('CONCENTRATION', 'would hold ' .. I(after) .. ' of total asset ' .. I(total) .. ' (units of 0.0001 CNY), the cap is ' .. I(cap) .. ' bp')
   end
   local cash = hnum(K.meta, 'cash')

@@ -14,7 +14,7 @@ local total = total_asset()
 local prev = hnum(K.meta, 'prev_total')
 local bp = hnum(K.meta, 'breaker_bp')
 local blocked = '0'
-if prev > 0 and total * 10000 < prev * (10000 - bp) then blocked = '1' end
+if prev > 0 and cmp_mul(total, 10000, prev, 10000 - bp) < 0 then blocked = '1' end
 redis.call('HSET', K.meta, 'prev_total', I(total), 'blocked', blocked, 'date', nextd)
 redis.call('DEL', K.answers)
 audit('day', {'closed', closed, 'next', nextd, 'marks', marks, 'total', I(total), 'blocked', blocked, 'fence', token})

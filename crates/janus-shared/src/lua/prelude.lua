@@ -1,6 +1,6 @@
 -- Shared by every ledger script. Money and prices are integers in 0.0001 CNY; Lua keeps them
 -- exactly as doubles below 2^53, and every number written back goes through I() so that Redis
--- never sees an exponent.
+-- never sees an exponent. Products that could pass 2^53 are compared with cmp_mul.
 local K = {
   meta = KEYS[1], amt = KEYS[2], sell = KEYS[3], shold = KEYS[4], mark = KEYS[5], pend = KEYS[6],
   resv = KEYS[7], dl = KEYS[8], ord = KEYS[9], trades = KEYS[10], audit = KEYS[11], fence = KEYS[12],
@@ -13,6 +13,23 @@ local function hnum(key, field)
   if v then return tonumber(v) end
   return 0
 end
+-- Compare a*b with c*d exactly, for a and c below 2^53 and b and d below 2^26 (basis-point
+-- factors): each product is split into 2^26 limbs, every partial product stays below 2^53.
+-- Returns -1, 0 or 1.
+local function cmp_mul(a, b, c, d)
+  local B = 67108864
+  local function split(x, y)
+    local xh, xl = math.floor(x / B), x % B
+    local low = xl * y
+    return xh * y + math.floor(low / B), low % B
+  end
+  local h1, l1 = split(a, b)
+  local h2, l2 = split(c, d)
+  if h1 ~= h2 then return h1 < h2 and -1 or 1 end
+  if l1 ~= l2 then return l1 < l2 and -1 or 1 end
+  return 0
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
