@@ -57,6 +57,13 @@ enum SharedCommand {
     ///
     /// Example: `janus shared gateway --store sqlite:shared.db --days 20 --day-ms 500`.
     Gateway(GatewayArgs),
+    /// Run the config's strategy and models as one instance on the shared account: its orders
+    /// are admitted by the shared ledger, traded by the gateway, and recorded in its own run
+    /// (stop it any way; the same command continues it). `initial_cash` is its budget inside the
+    /// account; `[data]` must be the gateway's market.
+    ///
+    /// Example: `janus shared instance --config momentum.toml --instance mom --store sqlite:mom.db`.
+    Instance(InstanceArgs),
     /// Be one strategy instance that sends random order intents (buys and sells of the marked
     /// symbols) through the shared admission, and print admissions per second. Run several at
     /// once against one gateway to see that no limit is ever broken (`janus shared check`).
@@ -93,6 +100,10 @@ pub struct GatewayArgs {
     /// Trading days to run (default: to the end of the market).
     #[arg(long)]
     days: Option<usize>,
+    /// First trading day to open for intents (default: `backtest.start` of the config, or the
+    /// market's second day); the days before it are the instances' history.
+    #[arg(long)]
+    start: Option<chrono::NaiveDate>,
     /// Wall-clock milliseconds per trading day: how long intents are taken before the day's
     /// bars close it.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
@@ -139,6 +150,28 @@ pub struct FireArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct InstanceArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// TOML config: the strategy and models, `initial_cash` (this instance's budget), the
+    /// engine's own risk limits, and `[data]` (the gateway's market).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// This instance's id (recorded with every admission and refusal).
+    #[arg(long)]
+    instance: String,
+    /// Where this instance's run is recorded (sqlite:PATH, postgres://..., redis://...).
+    #[arg(long, value_name = "URL")]
+    store: String,
+    /// Run id; default `shared-ACCOUNT-INSTANCE`, so the same command continues the run.
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Stop when the gateway has closed no day for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    idle_exit_secs: f64,
+}
+
+#[derive(Args, Debug)]
 pub struct BenchArgs {
     /// The Redis to measure.
     #[arg(long, value_name = "URL", default_value = "redis://127.0.0.1:6379/")]
@@ -167,6 +200,7 @@ pub fn shared(args: &SharedArgs) -> Result<()> {
     match &args.command {
         SharedCommand::Gateway(a) => gateway(a),
         SharedCommand::Fire(a) => fire(a),
+        SharedCommand::Instance(a) => instance(a),
         SharedCommand::Check(a) => check(a),
         SharedCommand::Status(a) => status(a),
         SharedCommand::Bench(a) => bench(a),
@@ -209,12 +243,17 @@ fn gateway(args: &GatewayArgs) -> Result<()> {
     }
     let owner = args.owner.clone().unwrap_or_else(|| format!("gateway-{}", std::process::id()));
     let mut broker = Box::new(SimBroker::new(SimRules::new(&ecfg), Money::from_yuan(ecfg.initial_cash)));
-    // The simulated venue's state at the last closed day, if this journal has one.
-    let mut day = 0usize;
+    // The simulated venue's state at the last closed day, if this journal has one; else the
+    // day before the first one to trade.
+    let mut day = match args.start.or(cfg.backtest.start) {
+        Some(start) => panel.dates.partition_point(|d| *d < start).saturating_sub(1).min(panel.n_dates() - 2),
+        None => 0,
+    };
     if let Some(cp) = store.load_checkpoint(&run_id, BROKER_INSTANCE)? {
         janus_core::Broker::restore_state(broker.as_mut(), &cp.state)?;
         day = cp.day_index as usize;
     }
+    let seen = store.load_checkpoint(&run_id, BROKER_INSTANCE)?.is_some();
     let mut gw = SharedGateway::start(
         &scfg,
         &owner,
@@ -224,7 +263,7 @@ fn gateway(args: &GatewayArgs) -> Result<()> {
         &limits,
         &History::new(&panel, day),
         panel.dates[day + 1],
-        day > 0,
+        seen,
     )
     .with_context(|| format!("the gateway of account {} did not start", args.account.account))?;
     eprintln!(
@@ -353,7 +392,7 @@ fn fire(args: &FireArgs) -> Result<()> {
                 admitted += 1;
                 reservations += 1;
                 kill_after_reservation(reservations);
-                sender.send(&args.instance, order_id)?;
+                sender.send(&args.instance, order_id, &intent.intent_id)?;
             }
             Ok(Admission::Refused { reason, .. }) => *refused.entry(reason).or_insert(0) += 1,
             // The day moved on between reading it and sending: read it again.
@@ -523,5 +562,77 @@ fn bench(args: &BenchArgs) -> Result<()> {
         lease.release()?;
         ledger.wipe()?;
     }
+    Ok(())
+}
+
+fn instance(args: &InstanceArgs) -> Result<()> {
+    let mut loaded = config::load(args.config.as_deref())?;
+    loaded.text = crate::store_cmd::redact_config(&loaded.text);
+    let cfg = &loaded.config;
+    let (panel, _) = load_data(cfg, &loaded.base, None)?;
+    let scfg = args.account.config();
+    let inst = &args.instance;
+    let run_id = args.run_id.clone().unwrap_or_else(|| format!("shared-{}-{inst}", args.account.account));
+    let ecfg = cfg.engine();
+    let mut broker = janus_shared::instance::SharedBroker::connect(&scfg, inst, Money::from_yuan(ecfg.initial_cash))?;
+    let mut ledger = SharedLedger::connect(&scfg)?;
+    let until = Instant::now() + Duration::from_secs_f64(args.idle_exit_secs);
+    let open = loop {
+        if let Some(d) = ledger.open_date()? {
+            break d;
+        }
+        if Instant::now() >= until {
+            bail!(
+                "no gateway set up account {} within {} s; start `janus shared gateway` first",
+                scfg.account,
+                args.idle_exit_secs
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut store, shown) = crate::store_cmd::open(Some(&args.store), cfg.store_retry_secs)?;
+    let mut engine = janus_engine::Backtest::new(&panel, ecfg)?;
+    engine.instance = inst.clone();
+    let stored = store.run_summaries()?.into_iter().any(|s| s.meta.run_id == run_id);
+    let begin = !stored || engine.restore(store.as_ref(), &run_id, &mut broker, None, None)?.is_none();
+    if stored && begin {
+        store.delete_run(&run_id)?;
+    }
+    // The first day to see: the one after the checkpoint, or the last day the gateway closed.
+    let first = match engine.checkpoint_date() {
+        Some(d) if !begin => panel.dates.partition_point(|x| *x <= d),
+        _ => panel.dates.partition_point(|x| *x < open).saturating_sub(1),
+    };
+    let after = panel.dates.get(first.saturating_sub(1)).copied().unwrap_or(open);
+    eprintln!(
+        "instance {inst} of account {}: {} at {}, run {run_id} in {shown}",
+        scfg.account,
+        if begin { "starting" } else { "continuing" },
+        panel.dates.get(first).map_or("the end".to_string(), |d| d.to_string())
+    );
+    engine
+        .reconcile_at_start(&mut broker, store.as_mut(), &run_id, after, &|s| panel.symbol_id(s))
+        .with_context(|| format!("instance {inst} did not start"))?;
+    let mut clock = janus_shared::instance::SharedClock::new(&scfg, &panel, inst, first)?;
+    clock.idle = Duration::from_secs_f64(args.idle_exit_secs);
+    let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &loaded.base)?;
+    let meta = RunMeta {
+        run_id: run_id.clone(),
+        config: loaded.text.clone(),
+        data_source: format!("shared:{}#{inst}", scfg.account),
+        status: RunStatus::Running,
+    };
+    let run = janus_engine::RunOptions { begin, write_ahead: true, finish: false, ..Default::default() };
+    let outcome = engine
+        .run_feed(&mut clock, &mut broker, &mut strategy, store.as_mut(), &meta, &run, &mut |_| {})
+        .with_context(|| format!("instance {inst} stopped; the same command continues it"));
+    clock.leave()?;
+    let outcome = outcome?;
+    store.finish_run(&run_id, RunStatus::Finished)?;
+    println!(
+        "instance {inst}: run {run_id}, {} days traded, total asset {}",
+        outcome.days,
+        janus_report::style::money(outcome.final_value)
+    );
     Ok(())
 }

@@ -101,19 +101,20 @@ fn wait_for_ledger(l: &mut SharedLedger) {
     }
 }
 
-/// The audit stream in Redis and the journal in the store are the same entries, and both
-/// replay with every step checked.
+/// The journal in the store holds the audit stream in Redis up to the gateway's last copy
+/// (instances may still have acted after the gateway stopped), and both replay with every
+/// step checked.
 fn replay_both(l: &mut SharedLedger, store: &str, run_id: &str) -> LedgerModel {
     let audit = l.audit_all().unwrap();
     let model = LedgerModel::replay(&audit).unwrap_or_else(|e| panic!("audit: {e}"));
     let store = janus_store::open_store(store).unwrap();
     let journal = load_journal(store.as_ref(), run_id).unwrap();
-    let from_journal = LedgerModel::replay(&journal).unwrap_or_else(|e| panic!("journal: {e}"));
-    assert_eq!(from_journal.state, model.state, "the journal replays to the ledger's state");
-    let tail: Vec<_> =
-        journal.iter().map(|e| (e.seq, e.kind.clone(), e.fields.clone())).skip(journal.len() - audit.len()).collect();
-    let audit: Vec<_> = audit.into_iter().map(|e| (e.seq, e.kind, e.fields)).collect();
-    assert_eq!(tail, audit, "every audit entry is in the journal");
+    LedgerModel::replay(&journal).unwrap_or_else(|e| panic!("journal: {e}"));
+    let copied: Vec<_> = journal.iter().map(|e| (e.seq, e.kind.clone(), e.fields.clone())).collect();
+    let last = copied.last().map_or(0, |c| c.0);
+    let from_audit: Vec<_> = audit.into_iter().map(|e| (e.seq, e.kind, e.fields)).take_while(|e| e.0 <= last).collect();
+    assert!(!from_audit.is_empty(), "nothing was journaled");
+    assert_eq!(&copied[copied.len() - from_audit.len()..], &from_audit[..], "the journal holds the audit");
     model
 }
 
@@ -202,15 +203,23 @@ fn a_gateway_paused_past_its_lease_is_refused_and_stops() {
     std::thread::sleep(Duration::from_millis(1200));
     // A second gateway takes the lapsed lease and trades.
     let instance = fire(dir.path(), &cfg, "a", &["--intents", "40", "--spread-ms", "800"], &[]);
-    let new = gateway(dir.path(), &cfg, &store, &["--days", "3", "--day-ms", "300", "--owner", "new"]);
-    finished(instance, "instance");
-    let new = finished(new, "new gateway");
-    assert!(text(&new.stderr).contains("fencing token 2"), "{}", text(&new.stderr));
-    // The old one wakes up believing it owns the account: the ledger refuses it.
+    let new = gateway(dir.path(), &cfg, &store, &["--days", "8", "--day-ms", "300", "--owner", "new"]);
+    let lease = cfg.key("lease");
+    let mut redis = redis::Client::open(cfg.url.as_str()).unwrap().get_connection().unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while redis::cmd("GET").arg(&lease).query::<Option<String>>(&mut redis).unwrap().as_deref() != Some("new") {
+        assert!(Instant::now() < until, "the new gateway never took the lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The old one wakes up believing it owns the account: the ledger refuses it and it stops.
     assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
     let old = old.wait_with_output().unwrap();
     assert!(!old.status.success(), "the stale gateway went on: {}", text(&old.stdout));
     assert!(text(&old.stderr).contains("stale gateway"), "{}", text(&old.stderr));
+    finished(instance, "instance");
+    let new = finished(new, "new gateway");
+    assert!(text(&new.stderr).contains("fencing token 2"), "{}", text(&new.stderr));
+    assert!(text(&new.stdout).contains("ledger matches the broker"), "{}", text(&new.stdout));
     // Nothing the old gateway did after losing the lease is in the audit (fences only grow).
     let audit = l.audit_all().unwrap();
     let model = LedgerModel::replay(&audit).unwrap_or_else(|e| panic!("{e}"));
@@ -301,4 +310,69 @@ fn redis_restarted_empty_is_rebuilt_from_the_sql_journal_and_the_broker() {
     );
     let _ = janus_store::drop_namespace(&store);
     let _ = redis.kill();
+}
+
+/// Two strategy instances, each with its own models and budget, trade one account: the ledger
+/// admits their orders, the gateway trades them, every fill lands in the right instance's run.
+#[test]
+fn two_strategy_instances_trade_one_account() {
+    let Some((dir, cfg, mut l)) = setup(&redis_base(), "strategies") else { return };
+    let market = "[data]\nsymbols = 60\ndays = 60\n[backtest]\nstart = \"2021-02-22\"\n";
+    std::fs::write(
+        dir.path().join("shared.toml"),
+        format!("initial_cash = 1000000.0\n[risk]\nmax_positions = 6\n{market}"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("mom.toml"), format!("initial_cash = 600000.0\n{market}")).unwrap();
+    std::fs::write(
+        dir.path().join("rev.toml"),
+        format!("initial_cash = 400000.0\n{market}[strategy.buy]\nkind = \"reversal\"\n"),
+    )
+    .unwrap();
+    let instance = |name: &str| {
+        janus()
+            .args(["shared", "instance", "--redis", &cfg.url, "--account", &cfg.account, "--instance", name])
+            .args([
+                "--config",
+                &format!("{name}.toml"),
+                "--store",
+                &format!("sqlite:{name}.db"),
+                "--idle-exit-secs",
+                "5",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (mom, rev) = (instance("mom"), instance("rev"));
+    let store = format!("sqlite:{}", dir.path().join("shared.db").display());
+    let gw = gateway(dir.path(), &cfg, &store, &["--days", "12", "--day-ms", "150"]);
+    let out = finished(gw, "gateway");
+    assert!(text(&out.stdout).contains("ledger matches the broker"), "{}", text(&out.stdout));
+    finished(mom, "instance mom");
+    finished(rev, "instance rev");
+
+    let model = replay_both(&mut l, &store, &format!("shared-{}", cfg.account));
+    let t = &model.tally;
+    assert!(t.instances.contains_key("mom") && t.instances.contains_key("rev"), "{t:?}");
+    assert!(t.fills > 0 && t.refused.get(&RiskReason::MaxPositions).copied().unwrap_or(0) > 0, "{t:?}");
+    // Each instance's run holds exactly its own book of the account.
+    let (cash, frozen) = l.cash().unwrap();
+    let mut flows = 0;
+    for name in ["mom", "rev"] {
+        let s =
+            janus_store::open_store(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
+        let record = s.load_run(&format!("shared-{}-{name}", cfg.account)).unwrap();
+        let last = record.account_snapshots.last().unwrap().date;
+        let held: std::collections::BTreeMap<String, i64> =
+            record.position_snapshots.iter().filter(|p| p.date == last).map(|p| (p.symbol.clone(), p.amount)).collect();
+        let book = l.book(name).unwrap();
+        assert_eq!(held, book.shares, "{name}");
+        assert!(record.executions.len() > 0, "{name} traded nothing");
+        flows += book.cash_flow.0;
+    }
+    assert_eq!(cash.0 + frozen.0, 1_000_000 * 10_000 + flows, "the account's cash moved by the instances' fills only");
+    l.wipe().unwrap();
 }

@@ -68,6 +68,10 @@ pub struct SharedGateway {
     unapplied: Vec<janus_core::ExecReport>,
     /// The last day the broker traded, so a day is never shown to it twice.
     broker_day: Option<NaiveDate>,
+    /// Whose each open order is: the instance and its own id of the order.
+    owners: std::collections::HashMap<u64, (String, String)>,
+    /// A strategy instance silent for longer is not waited for at the close.
+    pub instance_timeout: Duration,
     pub stats: GatewayStats,
 }
 
@@ -152,8 +156,13 @@ impl SharedGateway {
             last_renew: Instant::now(),
             unapplied: Vec::new(),
             broker_day: Some(market.date()),
+            owners: Default::default(),
+            instance_timeout: Duration::from_secs(10),
             stats,
         };
+        for o in gw.ledger.open_orders()? {
+            gw.owners.insert(o.order_id, (o.instance, o.intent_id));
+        }
         gw.copy_audit()?;
         gw.resend_open()?;
         Ok(gw)
@@ -197,28 +206,51 @@ impl SharedGateway {
     pub fn pump(&mut self, for_how_long: Duration) -> Result<()> {
         let until = Instant::now() + for_how_long;
         loop {
-            self.renew(false)?;
             let left = until.saturating_duration_since(Instant::now());
-            let block = left.min(Duration::from_millis(20)).as_millis() as usize;
-            let batch = self.reader.read(block.max(1), 256)?;
-            for h in &batch {
-                self.handle(h)?;
-            }
-            self.reader.ack(&batch.iter().map(|h| h.stream_id.clone()).collect::<Vec<_>>())?;
-            self.apply_reports()?;
-            self.ledger.sweep()?;
-            self.copy_audit()?;
+            self.step(left.min(Duration::from_millis(20)).as_millis().max(1) as usize)?;
             if Instant::now() >= until {
                 return Ok(());
             }
         }
     }
 
+    /// Handle every intent handed over so far.
+    fn drain(&mut self) -> Result<()> {
+        while self.step(1)? > 0 {}
+        Ok(())
+    }
+
+    /// One round: renew the lease, handle the intents that arrive within `block_ms`, apply
+    /// the broker's reports, free expired reservations, copy the audit. Returns how many
+    /// intents it handled.
+    fn step(&mut self, block_ms: usize) -> Result<usize> {
+        self.renew(false)?;
+        let batch = self.reader.read(block_ms, 256)?;
+        for h in &batch {
+            self.handle(h)?;
+        }
+        self.reader.ack(&batch.iter().map(|h| h.stream_id.clone()).collect::<Vec<_>>())?;
+        self.apply_reports()?;
+        self.ledger.sweep()?;
+        self.copy_audit()?;
+        Ok(batch.len())
+    }
+
     fn handle(&mut self, h: &Handoff) -> Result<()> {
         match self.ledger.commit(self.fence(), h.order_id)? {
-            Commit::Expired => self.stats.expired += 1,
+            Commit::Expired => {
+                self.stats.expired += 1;
+                let detail = "the reservation expired before the gateway took it: the instance handed it over too late";
+                let kind = ReportKind::Rejected { reason: None, detail: detail.into() };
+                self.forward(
+                    &h.instance,
+                    &h.intent_id,
+                    janus_core::ExecReport { order_id: OrderId(0), date: self.open, kind },
+                )?;
+            }
             Commit::Committed(o) => {
                 self.stats.committed += 1;
+                self.owners.insert(o.order_id, (o.instance.clone(), o.intent_id.clone()));
                 // Write-ahead: the commit is in the journal before the order can reach the broker.
                 self.copy_audit()?;
                 self.broker.submit(&to_order(&o)).map_err(broker_err)?;
@@ -233,12 +265,17 @@ impl SharedGateway {
         self.unapplied.extend(self.broker.poll().map_err(broker_err)?);
         while let Some(r) = self.unapplied.first().cloned() {
             let id = r.order_id.0;
+            let mut new = true;
             if let Some(f) = r.kind.fill() {
-                if self.ledger.fill(fence, id, &f.trade_id, f.qty, f.price, f.commission, f.taxes)? {
+                new = self.ledger.fill(fence, id, &f.trade_id, f.qty, f.price, f.commission, f.taxes)?;
+                if new {
                     self.stats.fills += 1;
                 } else {
                     self.stats.duplicate_fills += 1;
                 }
+            }
+            if let (true, Some((inst, iid))) = (new, self.owners.get(&id).cloned()) {
+                self.forward(&inst, &iid, r.clone())?;
             }
             let ends = matches!(
                 r.kind,
@@ -246,15 +283,42 @@ impl SharedGateway {
             );
             if ends && self.ledger.done(fence, id)? {
                 self.stats.done += 1;
+                self.owners.remove(&id);
             }
             self.unapplied.remove(0);
         }
         Ok(())
     }
 
-    /// Close `market`'s day: the broker trades it, its reports are applied, the ledger marks
-    /// the closes, unlocks T+1 shares, checks the breaker and opens `next`.
+    /// Hand a report to the strategy instance that placed the order, under its own order id.
+    /// Only instances that number their orders (strategy instances) read reports.
+    fn forward(&mut self, instance: &str, intent_id: &str, mut report: janus_core::ExecReport) -> Result<()> {
+        let Ok(own) = intent_id.parse::<u64>() else { return Ok(()) };
+        report.order_id = OrderId(own);
+        self.ledger.forward_report(instance, &report)
+    }
+
+    /// Wait (handling intents) until every live strategy instance has decided for `date`.
+    fn wait_for_instances(&mut self, date: NaiveDate) -> Result<()> {
+        loop {
+            let now = self.ledger.now_ms()?;
+            let timeout = self.instance_timeout.as_millis() as u64;
+            let waiting =
+                self.ledger.ready()?.into_iter().any(|(_, d, at)| d < date && now.saturating_sub(at) < timeout);
+            if !waiting {
+                return Ok(());
+            }
+            self.step(20)?;
+        }
+    }
+
+    /// Close `market`'s day: every live strategy instance has decided for it, the broker
+    /// trades it, its reports are applied, the ledger marks the closes, unlocks T+1 shares,
+    /// checks the breaker and opens `next`.
     pub fn close_day(&mut self, market: &dyn MarketDay, next: NaiveDate) -> Result<()> {
+        self.wait_for_instances(market.date())?;
+        // What the instances handed over last is committed and sent before the day trades.
+        self.drain()?;
         self.renew(true)?;
         if self.broker_day < Some(market.date()) {
             self.broker.on_market(market).map_err(broker_err)?;
@@ -366,8 +430,9 @@ impl SharedGateway {
 /// The Janus order a committed ledger order becomes: a limit order decided after the close
 /// before its day, tagged with the instance that wanted it.
 fn to_order(o: &OpenOrder) -> Order {
-    let mut order =
-        Order::new(OrderId(o.order_id), o.symbol.clone(), o.side, OrderType::Limit(o.price), o.quantity, o.date);
+    // A price of zero is a market order.
+    let kind = if o.price.0 > 0 { OrderType::Limit(o.price) } else { OrderType::Market };
+    let mut order = Order::new(OrderId(o.order_id), o.symbol.clone(), o.side, kind, o.quantity, o.date);
     order.frozen_cash = o.freeze;
     order.tag = format!("shared:{}", o.instance);
     order

@@ -1,7 +1,8 @@
 //! Admitted intents on their way from the instances to the gateway: a Redis Stream read by the
 //! consumer group `gateway`.
 //!
-//! An instance adds `{oid, inst}` after its reservation (the order itself is in the ledger).
+//! An instance adds `{oid, inst, iid}` after its reservation (the order itself is in the
+//! ledger; `iid` is the instance's own id of it).
 //! The gateway reads new entries, and on start first takes over every entry another gateway
 //! read but never acknowledged (`XAUTOCLAIM`), so an intent is handled even when the gateway
 //! that read it died; it acknowledges an entry once the order was committed and sent (or found
@@ -21,6 +22,8 @@ pub struct Handoff {
     pub stream_id: String,
     pub order_id: u64,
     pub instance: String,
+    /// The instance's own id of the order (its intent id).
+    pub intent_id: String,
 }
 
 /// The instance's end: hand admitted orders to the gateway.
@@ -36,7 +39,7 @@ impl IntentSender {
         Ok(IntentSender { cfg: cfg.clone(), conn, key: cfg.key("intents") })
     }
 
-    pub fn send(&mut self, instance: &str, order_id: u64) -> Result<()> {
+    pub fn send(&mut self, instance: &str, order_id: u64, intent_id: &str) -> Result<()> {
         redis::cmd("XADD")
             .arg(&self.key)
             .arg("*")
@@ -44,6 +47,8 @@ impl IntentSender {
             .arg(order_id)
             .arg("inst")
             .arg(instance)
+            .arg("iid")
+            .arg(intent_id)
             .exec(&mut self.conn)
             .map_err(|e| redis_error(&self.cfg, e))
     }
@@ -64,7 +69,12 @@ fn handoff(id: String, map: &std::collections::HashMap<String, redis::Value>) ->
     let order_id = field("oid")
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| SharedError::Invalid(format!("intent {id} has no order id")))?;
-    Ok(Handoff { stream_id: id, order_id, instance: field("inst").unwrap_or_default() })
+    Ok(Handoff {
+        stream_id: id,
+        order_id,
+        instance: field("inst").unwrap_or_default(),
+        intent_id: field("iid").unwrap_or_default(),
+    })
 }
 
 impl IntentReader {

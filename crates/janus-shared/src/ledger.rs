@@ -29,8 +29,9 @@ macro_rules! script {
 }
 
 /// Names of the account's keys in the order the scripts read them (`KEYS[1..]`).
-const KEY_NAMES: [&str; 14] = [
+const KEY_NAMES: [&str; 15] = [
     "meta", "amt", "sell", "shold", "mark", "pend", "resv", "dl", "ord", "trades", "audit", "fence", "syms", "answers",
+    "books",
 ];
 
 /// Largest total asset the ledger keeps exactly (see the module docs), in 0.0001 CNY.
@@ -130,6 +131,15 @@ impl OpenOrder {
             "left": self.left.to_string(), "held": self.held.0.to_string(),
         })
     }
+}
+
+/// One instance's own part of the account, from its fills.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceBook {
+    /// Sells' proceeds minus buys' costs, fees included.
+    pub cash_flow: Money,
+    pub shares: BTreeMap<String, Qty>,
+    pub bought_today: BTreeMap<String, Qty>,
 }
 
 /// The shared ledger: one connection and the scripts.
@@ -453,11 +463,115 @@ impl SharedLedger {
         Ok(out)
     }
 
+    /// Redis's clock, in milliseconds (every process compares heartbeats on one clock).
+    pub fn now_ms(&mut self) -> Result<u64> {
+        let (s, us): (u64, u64) = redis::cmd("TIME").query(&mut self.conn).map_err(|e| self.err(e))?;
+        Ok(s * 1000 + us / 1000)
+    }
+
+    /// A strategy instance declares it has decided everything for `date` (and is alive).
+    pub fn set_ready(&mut self, instance: &str, date: NaiveDate) -> Result<()> {
+        let now = self.now_ms()?;
+        redis::cmd("HSET")
+            .arg(self.cfg.key("ready"))
+            .arg(instance)
+            .arg(format!("{date}|{now}"))
+            .exec(&mut self.conn)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every strategy instance's last declaration: the date it is ready for and when it said so.
+    pub fn ready(&mut self) -> Result<Vec<(String, NaiveDate, u64)>> {
+        let m: BTreeMap<String, String> =
+            redis::cmd("HGETALL").arg(self.cfg.key("ready")).query(&mut self.conn).map_err(|e| self.err(e))?;
+        Ok(m.into_iter()
+            .filter_map(|(i, v)| {
+                let (d, t) = v.split_once('|')?;
+                Some((i, d.parse().ok()?, t.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// A strategy instance leaves: the gateway stops waiting for it.
+    pub fn leave(&mut self, instance: &str) -> Result<()> {
+        redis::cmd("HDEL").arg(self.cfg.key("ready")).arg(instance).exec(&mut self.conn).map_err(|e| self.err(e))
+    }
+
+    /// Hand an execution report to the instance whose order it is (its own order id inside).
+    pub fn forward_report(&mut self, instance: &str, report: &janus_core::ExecReport) -> Result<()> {
+        let msg = serde_json::to_string(report).map_err(|e| SharedError::Invalid(e.to_string()))?;
+        redis::cmd("XADD")
+            .arg(self.cfg.key(&format!("reports:{instance}")))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(100_000)
+            .arg("*")
+            .arg("msg")
+            .arg(msg)
+            .exec(&mut self.conn)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The reports handed to `instance` after stream id `after`, with their ids.
+    pub fn reports_after(&mut self, instance: &str, after: &str) -> Result<Vec<(String, janus_core::ExecReport)>> {
+        let key = self.cfg.key(&format!("reports:{instance}"));
+        let v: Value = redis::cmd("XRANGE")
+            .arg(&key)
+            .arg(format!("({after}"))
+            .arg("+")
+            .query(&mut self.conn)
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for e in AuditEntry::raw_entries(v)? {
+            let (id, fields) = e;
+            let msg = fields.get("msg").ok_or_else(|| SharedError::Invalid(format!("report {id} without msg")))?;
+            let r = serde_json::from_str(msg).map_err(|err| SharedError::Invalid(format!("report {id}: {err}")))?;
+            out.push((id, r));
+        }
+        Ok(out)
+    }
+
+    /// One instance's own book: cash in minus cash out, shares held, shares bought today.
+    pub fn book(&mut self, instance: &str) -> Result<InstanceBook> {
+        let m: BTreeMap<String, i64> =
+            redis::cmd("HGETALL").arg(&self.keys[14]).query(&mut self.conn).map_err(|e| self.err(e))?;
+        let mut book = InstanceBook::default();
+        let prefix = format!("{instance}|");
+        for (k, v) in m {
+            let Some(rest) = k.strip_prefix(&prefix) else { continue };
+            if rest == "cash" {
+                book.cash_flow = Money(v);
+            } else if let Some(sym) = rest.strip_prefix("pos|") {
+                book.shares.insert(sym.to_string(), v);
+            } else if let Some(sym) = rest.strip_prefix("t1|") {
+                book.bought_today.insert(sym.to_string(), v);
+            }
+        }
+        Ok(book)
+    }
+
+    /// Reservations not yet committed (instance, intent id, order), for an instance's view.
+    pub fn reservations(&mut self) -> Result<Vec<OpenOrder>> {
+        let m: BTreeMap<String, String> =
+            redis::cmd("HGETALL").arg(&self.keys[6]).query(&mut self.conn).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(m.len());
+        for (id, raw) in m {
+            let id = id.parse().map_err(|_| self.err(format!("reservation id {id:?}")))?;
+            out.push(OpenOrder::from_json(id, &raw)?);
+        }
+        out.sort_by_key(|o| o.order_id);
+        Ok(out)
+    }
+
     /// Delete every key of the account (tests and `janus shared reset`).
     pub fn wipe(&mut self) -> Result<()> {
         let mut keys = self.keys.clone();
         keys.push(self.cfg.key("lease"));
         keys.push(self.cfg.key("intents"));
+        keys.push(self.cfg.key("ready"));
+        for (inst, _, _) in self.ready().unwrap_or_default() {
+            keys.push(self.cfg.key(&format!("reports:{inst}")));
+        }
         redis::cmd("DEL").arg(&keys).exec(&mut self.conn).map_err(|e| self.err(e))
     }
 }

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod gateway;
+pub mod instance;
 pub mod intents;
 pub mod lease;
 pub mod ledger;

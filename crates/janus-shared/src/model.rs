@@ -38,7 +38,12 @@ fn text(v: &Value) -> Option<String> {
 impl AuditEntry {
     /// Parse an `XRANGE` reply.
     pub fn from_xrange(v: Value) -> Result<Vec<AuditEntry>> {
-        let bad = |what: &str| SharedError::Invalid(format!("audit stream: {what}"));
+        AuditEntry::raw_entries(v)?.into_iter().map(|(id, fields)| AuditEntry::from_fields(id, fields)).collect()
+    }
+
+    /// The `(id, fields)` of each entry of an `XRANGE` reply.
+    pub fn raw_entries(v: Value) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+        let bad = |what: &str| SharedError::Invalid(format!("stream: {what}"));
         let Value::Array(items) = v else { return Err(bad("not an array")) };
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -52,7 +57,7 @@ impl AuditEntry {
                     fields.insert(k, v);
                 }
             }
-            out.push(AuditEntry::from_fields(id, fields)?);
+            out.push((id, fields));
         }
         Ok(out)
     }
@@ -115,6 +120,9 @@ pub struct LedgerState {
     pub trades: BTreeSet<String>,
     /// The highest fencing token seen.
     pub fence: u64,
+    /// Each instance's own book, as the `books` hash keeps it (`INST|cash`, `INST|pos|SYM`,
+    /// `INST|t1|SYM`).
+    pub books: BTreeMap<String, i64>,
 }
 
 fn add(map: &mut BTreeMap<String, i64>, key: &str, delta: i64) {
@@ -240,6 +248,7 @@ impl LedgerState {
             "blocked": if self.blocked { "1" } else { "0" }, "next_id": self.next_id.to_string(),
             "seq": self.seq.to_string(), "positions": positions, "marks": marks, "orders": orders,
             "trades": self.trades.iter().collect::<Vec<_>>(),
+            "books": self.books.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<BTreeMap<_, _>>(),
         })
         .to_string()
     }
@@ -285,6 +294,10 @@ impl LedgerState {
                 add(&mut st.pending, &order.symbol, order.value_price.0 * order.left);
             }
             st.orders.insert(id, order);
+        }
+        for (k, n) in v.get("books").and_then(|b| b.as_object()).into_iter().flatten() {
+            let n = n.as_str().and_then(|n| n.parse().ok()).ok_or_else(|| format!("seed book {k}"))?;
+            st.books.insert(k.clone(), n);
         }
         for t in v.get("trades").and_then(|t| t.as_array()).into_iter().flatten() {
             st.trades.insert(t.as_str().unwrap_or_default().to_string());
@@ -466,11 +479,16 @@ impl LedgerModel {
                         *st.amount.entry(o.symbol.clone()).or_insert(0) += qty;
                         st.sellable.entry(o.symbol.clone()).or_insert(0);
                         add(&mut st.pending, &o.symbol, -(o.value_price.0 * qty));
+                        *st.books.entry(format!("{}|pos|{}", o.instance, o.symbol)).or_insert(0) += qty;
+                        *st.books.entry(format!("{}|t1|{}", o.instance, o.symbol)).or_insert(0) += qty;
+                        *st.books.entry(format!("{}|cash", o.instance)).or_insert(0) -= cost;
                     }
                     Side::Sell => {
                         *st.amount.entry(o.symbol.clone()).or_insert(0) -= qty;
                         add(&mut st.sell_held, &o.symbol, -qty);
                         st.cash.0 += qty * price - fees;
+                        add(&mut st.books, &format!("{}|pos|{}", o.instance, o.symbol), -qty);
+                        *st.books.entry(format!("{}|cash", o.instance)).or_insert(0) += qty * price - fees;
                     }
                 }
                 o.left -= qty;
@@ -491,6 +509,7 @@ impl LedgerModel {
                 for (s, p) in marks {
                     st.marks.insert(s, Price(p.parse().map_err(|_| format!("{at}: mark {p:?}"))?));
                 }
+                st.books.retain(|k, _| !k.contains("|t1|"));
                 let syms: Vec<String> = st.amount.keys().cloned().collect();
                 for s in syms {
                     let v = st.amount[&s] - st.sell_held.get(&s).copied().unwrap_or(0);

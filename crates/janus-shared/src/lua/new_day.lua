@@ -10,6 +10,10 @@ local held = redis.call('HGETALL', K.amt)
 for i = 1, #held, 2 do
   redis.call('HSET', K.sell, held[i], I(tonumber(held[i + 1]) - hnum(K.shold, held[i])))
 end
+local books = redis.call('HKEYS', K.books)
+for _, f in ipairs(books) do
+  if string.find(f, '|t1|', 1, true) then redis.call('HDEL', K.books, f) end
+end
 local total = total_asset()
 local prev = hnum(K.meta, 'prev_total')
 local bp = hnum(K.meta, 'breaker_bp')

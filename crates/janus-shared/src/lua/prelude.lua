@@ -4,8 +4,10 @@
 local K = {
   meta = KEYS[1], amt = KEYS[2], sell = KEYS[3], shold = KEYS[4], mark = KEYS[5], pend = KEYS[6],
   resv = KEYS[7], dl = KEYS[8], ord = KEYS[9], trades = KEYS[10], audit = KEYS[11], fence = KEYS[12],
-  syms = KEYS[13], answers = KEYS[14],
+  syms = KEYS[13], answers = KEYS[14], books = KEYS[15],
 }
+-- `books` keeps each instance's own book inside the account, from its fills: `INST|cash` (cash
+-- in minus cash out), `INST|pos|SYMBOL` (shares) and `INST|t1|SYMBOL` (shares bought today).
 
 local function I(x) return string.format('%d', x) end
 local function hnum(key, field)

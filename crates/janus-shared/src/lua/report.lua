@@ -25,10 +25,17 @@ if kind == 'fill' then
     redis.call('HINCRBY', K.amt, r.sym, I(qty))
     redis.call('HSETNX', K.sell, r.sym, '0')
     redis.call('HINCRBY', K.pend, r.sym, I(-(tonumber(r.vp) * qty)))
+    redis.call('HINCRBY', K.books, r.inst .. '|pos|' .. r.sym, I(qty))
+    redis.call('HINCRBY', K.books, r.inst .. '|t1|' .. r.sym, I(qty))
+    redis.call('HINCRBY', K.books, r.inst .. '|cash', I(-cost))
   else
     redis.call('HINCRBY', K.amt, r.sym, I(-qty))
     redis.call('HINCRBY', K.shold, r.sym, I(-qty))
     redis.call('HINCRBY', K.meta, 'cash', I(qty * price - fees))
+    if redis.call('HINCRBY', K.books, r.inst .. '|pos|' .. r.sym, I(-qty)) == 0 then
+      redis.call('HDEL', K.books, r.inst .. '|pos|' .. r.sym)
+    end
+    redis.call('HINCRBY', K.books, r.inst .. '|cash', I(qty * price - fees))
   end
   r.left = I(left - qty)
   redis.call('HSET', K.ord, oid, cjson.encode(r))

@@ -7,7 +7,7 @@ local f = tonumber(redis.call('GET', K.fence) or '0')
 if tonumber(token) < f then
   return {'STALE', 'fencing token ' .. token .. ' is older than the current one ' .. I(f)}
 end
-for _, k in ipairs({K.meta, K.amt, K.sell, K.shold, K.mark, K.pend, K.resv, K.dl, K.ord, K.trades, K.syms, K.answers}) do
+for _, k in ipairs({K.meta, K.amt, K.sell, K.shold, K.mark, K.pend, K.resv, K.dl, K.ord, K.trades, K.syms, K.answers, K.books}) do
   redis.call('DEL', k)
 end
 redis.call('SET', K.fence, token)
@@ -29,5 +29,6 @@ for _, o in ipairs(s.orders) do
   end
 end
 for _, t in ipairs(s.trades) do redis.call('SADD', K.trades, t) end
+for f, v in pairs(s.books) do redis.call('HSET', K.books, f, v) end
 audit('seed', {'state', raw, 'fence', token})
 return {'SEEDED'}
