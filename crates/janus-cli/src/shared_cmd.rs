@@ -494,7 +494,9 @@ fn bench(args: &BenchArgs) -> Result<()> {
         "instances", "admissions", "seconds", "admissions/s", "admitted", "refused"
     );
     for &n in &args.instances {
-        let scfg = SharedConfig::new(&args.redis, &format!("bench-{}-{n}", std::process::id()));
+        let mut scfg = SharedConfig::new(&args.redis, &format!("bench-{}-{n}", std::process::id()));
+        // Long enough that nothing expires during the measurement (no gateway commits here).
+        scfg.reservation_ttl = Duration::from_secs(600);
         let mut ledger = SharedLedger::connect(&scfg)?;
         let lease = janus_shared::lease::Lease::try_acquire(&scfg, "bench", 1)?
             .context("the bench account's lease is taken")?;

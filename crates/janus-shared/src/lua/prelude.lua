@@ -37,14 +37,24 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Market value of the holdings at their marks (two calls, however many holdings).
+local function market_value()
+  local held = redis.call('HGETALL', K.amt)
+  if #held == 0 then return 0 end
+  local syms = {}
+  for i = 1, #held, 2 do syms[#syms + 1] = held[i] end
+  local marks = redis.call('HMGET', K.mark, unpack(syms))
+  local mv = 0
+  for i = 1, #syms do
+    mv = mv + tonumber(held[2 * i]) * (tonumber(marks[i]) or 0)
+  end
+  return mv
+end
+
 -- Total asset: free cash, cash held for reservations and open buys, and holdings at their marks.
 local function total_asset()
-  local total = hnum(K.meta, 'cash') + hnum(K.meta, 'frozen')
-  local held = redis.call('HGETALL', K.amt)
-  for i = 1, #held, 2 do
-    total = total + tonumber(held[i + 1]) * hnum(K.mark, held[i])
-  end
-  return total
+  local c = redis.call('HMGET', K.meta, 'cash', 'frozen')
+  return (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) + market_value()
 end
 
 -- A symbol leaves the held-or-pending set when nothing of it is held, bought or being sold.
@@ -57,13 +67,18 @@ end
 
 -- Append one entry to the audit stream: the sequence number, what happened, its fields, and
 -- the free and frozen cash after it (so a reader can check every step).
-local function audit(kind, fields)
-  local seq = redis.call('HINCRBY', K.meta, 'seq', 1)
+local function audit_entry(seq, kind, fields, cash, frozen)
   local args = {'XADD', K.audit, '*', 'seq', I(seq), 'kind', kind}
   for i = 1, #fields do args[#args + 1] = fields[i] end
-  args[#args + 1] = 'cash'; args[#args + 1] = I(hnum(K.meta, 'cash'))
-  args[#args + 1] = 'frozen'; args[#args + 1] = I(hnum(K.meta, 'frozen'))
+  args[#args + 1] = 'cash'; args[#args + 1] = cash
+  args[#args + 1] = 'frozen'; args[#args + 1] = frozen
   redis.call(unpack(args))
+end
+
+local function audit(kind, fields)
+  local seq = redis.call('HINCRBY', K.meta, 'seq', 1)
+  local c = redis.call('HMGET', K.meta, 'cash', 'frozen')
+  audit_entry(seq, kind, fields, c[1] or '0', c[2] or '0')
   return seq
 end
 
