@@ -485,7 +485,7 @@ fn status(args: &AccountArgs) -> Result<()> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
-    if args.instances.iter().any(|&n| n == 0) || args.intents == 0 {
+    if args.instances.contains(&0) || args.intents == 0 {
         bail!("--instances and --intents must be positive");
     }
     println!("shared admission on {}: {} intents per line", janus_core::url::redact(&args.redis), args.intents);

@@ -252,6 +252,7 @@ fn redis_restarted_empty_is_rebuilt_from_the_sql_journal_and_the_broker() {
     let store = format!("{}?schema={}", postgres_base(), unique("rebuild"));
     if let Err(e) = janus_store::open_store(&store) {
         let _ = redis.kill();
+        let _ = redis.wait();
         return skip(&format!("PostgreSQL: {e}"));
     }
     let gw = gateway(dir.path(), &cfg, &store, &["--days", "12", "--day-ms", "400", "--redis-wait-secs", "20"]);
@@ -310,6 +311,7 @@ fn redis_restarted_empty_is_rebuilt_from_the_sql_journal_and_the_broker() {
     );
     let _ = janus_store::drop_namespace(&store);
     let _ = redis.kill();
+    let _ = redis.wait();
 }
 
 /// Two strategy instances, each with its own models and budget, trade one account: the ledger
@@ -370,7 +372,7 @@ fn two_strategy_instances_trade_one_account() {
             record.position_snapshots.iter().filter(|p| p.date == last).map(|p| (p.symbol.clone(), p.amount)).collect();
         let book = l.book(name).unwrap();
         assert_eq!(held, book.shares, "{name}");
-        assert!(record.executions.len() > 0, "{name} traded nothing");
+        assert!(!record.executions.is_empty(), "{name} traded nothing");
         flows += book.cash_flow.0;
     }
     assert_eq!(cash.0 + frozen.0, 1_000_000 * 10_000 + flows, "the account's cash moved by the instances' fills only");

@@ -267,7 +267,7 @@ impl SharedGateway {
             let id = r.order_id.0;
             let mut new = true;
             if let Some(f) = r.kind.fill() {
-                new = self.ledger.fill(fence, id, &f.trade_id, f.qty, f.price, f.commission, f.taxes)?;
+                new = self.ledger.fill(fence, id, f)?;
                 if new {
                     self.stats.fills += 1;
                 } else {

@@ -315,25 +315,16 @@ impl SharedLedger {
 
     /// The gateway applies one execution. False when the trade id was applied before or the
     /// order is unknown to the ledger.
-    pub fn fill(
-        &mut self,
-        fence: u64,
-        order_id: u64,
-        trade_id: &str,
-        qty: Qty,
-        price: Price,
-        commission: Money,
-        taxes: Money,
-    ) -> Result<bool> {
+    pub fn fill(&mut self, fence: u64, order_id: u64, fill: &janus_core::Fill) -> Result<bool> {
         let args = [
             fence.to_string(),
             order_id.to_string(),
             "fill".into(),
-            trade_id.to_string(),
-            qty.to_string(),
-            price.0.to_string(),
-            commission.0.to_string(),
-            taxes.0.to_string(),
+            fill.trade_id.clone(),
+            fill.qty.to_string(),
+            fill.price.0.to_string(),
+            fill.commission.0.to_string(),
+            fill.taxes.0.to_string(),
         ];
         let out = self.run(|l| &l.report, &args)?;
         Ok(self.stale_or(out)?.first().map(String::as_str) == Some("APPLIED"))

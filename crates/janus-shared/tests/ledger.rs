@@ -24,7 +24,7 @@ fn cny(x: i64) -> Money {
 fn intent(n: u32, sym: &str, side: Side, qty: i64, price: &str) -> Intent {
     let p = Price::from_yuan(price.parse().unwrap());
     Intent {
-        instance: if n % 2 == 0 { "a".into() } else { "b".into() },
+        instance: if n.is_multiple_of(2) { "a".into() } else { "b".into() },
         intent_id: n.to_string(),
         date: d("2024-01-03"),
         symbol: sym.into(),
@@ -35,6 +35,10 @@ fn intent(n: u32, sym: &str, side: Side, qty: i64, price: &str) -> Intent {
         freeze: p.notional(qty) + cny(5),
         value_price: p,
     }
+}
+
+fn fill(trade: &str, qty: i64, price: Price, commission: Money, taxes: Money) -> janus_core::Fill {
+    janus_core::Fill { trade_id: trade.into(), qty, price, commission, taxes, reference: price }
 }
 
 fn refused(a: Admission) -> RiskReason {
@@ -86,9 +90,12 @@ fn every_rule_with_exact_cash_and_a_replayable_audit() {
     // The gateway commits the first and the broker fills it at 9.99 with 5 + 1 CNY of fees.
     let Commit::Committed(o) = l.commit(fence, a).unwrap() else { panic!("not committed") };
     assert_eq!((o.quantity, o.freeze), (10_000, cny(100_005)));
-    assert!(l.fill(fence, a, "T1", 6_000, Price::from_yuan(9.99), cny(5), cny(1)).unwrap());
-    assert!(!l.fill(fence, a, "T1", 6_000, Price::from_yuan(9.99), cny(5), cny(1)).unwrap(), "a repeated trade id");
-    assert!(l.fill(fence, a, "T2", 4_000, Price::from_yuan(9.99), cny(5), cny(1)).unwrap());
+    assert!(l.fill(fence, a, &fill("T1", 6_000, Price::from_yuan(9.99), cny(5), cny(1))).unwrap());
+    assert!(
+        !l.fill(fence, a, &fill("T1", 6_000, Price::from_yuan(9.99), cny(5), cny(1))).unwrap(),
+        "a repeated trade id"
+    );
+    assert!(l.fill(fence, a, &fill("T2", 4_000, Price::from_yuan(9.99), cny(5), cny(1))).unwrap());
     assert!(l.done(fence, a).unwrap());
     // Paid 99,900 + 12 of fees; the 93 CNY the limit price and the fee estimate held come back.
     let spent = 99_900 + 12;
@@ -113,7 +120,7 @@ fn every_rule_with_exact_cash_and_a_replayable_audit() {
     let s = reserved(l.admit(&sell).unwrap());
     assert_eq!(l.holdings().unwrap()["600000.SH"], (10_000, 0));
     let Commit::Committed(_) = l.commit(fence, s).unwrap() else { panic!() };
-    assert!(l.fill(fence, s, "T3", 10_000, Price::from_yuan(11.0), cny(5), cny(55)).unwrap());
+    assert!(l.fill(fence, s, &fill("T3", 10_000, Price::from_yuan(11.0), cny(5), cny(55))).unwrap());
     assert!(l.done(fence, s).unwrap());
     assert_eq!(l.cash().unwrap(), (cny(1_000_000 - spent + 110_000 - 60), Money::ZERO));
     assert!(l.holdings().unwrap().is_empty());
