@@ -332,17 +332,7 @@ fn fire(args: &FireArgs) -> Result<()> {
     let mut ledger = SharedLedger::connect(&scfg)?;
     let mut sender = IntentSender::connect(&scfg)?;
     let fees = janus_engine::EngineConfig::default().fees.schedule();
-    let until = Instant::now() + Duration::from_secs_f64(args.wait_secs);
-    while ledger.open_date()?.is_none() {
-        if Instant::now() >= until {
-            bail!(
-                "no gateway set up account {} within {} s; start `janus shared gateway` first",
-                scfg.account,
-                args.wait_secs
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ledger.wait_open(Duration::from_secs_f64(args.wait_secs))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let (mut date, mut marks, mut held) = (None, Vec::new(), Vec::new());
     let mut refused: BTreeMap<RiskReason, usize> = BTreeMap::new();
@@ -578,20 +568,7 @@ fn instance(args: &InstanceArgs) -> Result<()> {
     let ecfg = cfg.engine();
     let mut broker = janus_shared::instance::SharedBroker::connect(&scfg, inst, Money::from_yuan(ecfg.initial_cash))?;
     let mut ledger = SharedLedger::connect(&scfg)?;
-    let until = Instant::now() + Duration::from_secs_f64(args.idle_exit_secs);
-    let open = loop {
-        if let Some(d) = ledger.open_date()? {
-            break d;
-        }
-        if Instant::now() >= until {
-            bail!(
-                "no gateway set up account {} within {} s; start `janus shared gateway` first",
-                scfg.account,
-                args.idle_exit_secs
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let open = ledger.wait_open(Duration::from_secs_f64(args.idle_exit_secs))?;
     let (mut store, shown) = crate::store_cmd::open(Some(&args.store), cfg.store_retry_secs)?;
     let mut engine = janus_engine::Backtest::new(&panel, ecfg)?;
     engine.instance = inst.clone();

@@ -415,6 +415,24 @@ impl SharedLedger {
         Ok((Money(c.unwrap_or(0)), Money(f.unwrap_or(0))))
     }
 
+    /// Wait up to `wait` for a gateway to set the ledger up; the date it opened.
+    pub fn wait_open(&mut self, wait: std::time::Duration) -> Result<NaiveDate> {
+        let until = std::time::Instant::now() + wait;
+        loop {
+            if let Some(d) = self.open_date()? {
+                return Ok(d);
+            }
+            if std::time::Instant::now() >= until {
+                return Err(SharedError::NoLedger(format!(
+                    "no gateway set up account {} within {:.0} s; start `janus shared gateway` first",
+                    self.cfg.account,
+                    wait.as_secs_f64()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// The trading date the ledger takes intents for, if set up.
     pub fn open_date(&mut self) -> Result<Option<NaiveDate>> {
         let d: Option<String> =
@@ -443,11 +461,16 @@ impl SharedLedger {
 
     /// Committed orders the ledger still holds cash or shares for.
     pub fn open_orders(&mut self) -> Result<Vec<OpenOrder>> {
+        self.orders_in(8)
+    }
+
+    /// Orders stored as JSON in the hash `keys[index]`, by order id.
+    fn orders_in(&mut self, index: usize) -> Result<Vec<OpenOrder>> {
         let m: BTreeMap<String, String> =
-            redis::cmd("HGETALL").arg(&self.keys[8]).query(&mut self.conn).map_err(|e| self.err(e))?;
+            redis::cmd("HGETALL").arg(&self.keys[index]).query(&mut self.conn).map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(m.len());
         for (id, raw) in m {
-            let id = id.parse().map_err(|_| self.err(format!("order id {id:?}")))?;
+            let id = id.parse().map_err(|_| self.err(format!("order id {id:?} in {}", self.keys[index])))?;
             out.push(OpenOrder::from_json(id, &raw)?);
         }
         out.sort_by_key(|o| o.order_id);
@@ -543,15 +566,7 @@ impl SharedLedger {
 
     /// Reservations not yet committed (instance, intent id, order), for an instance's view.
     pub fn reservations(&mut self) -> Result<Vec<OpenOrder>> {
-        let m: BTreeMap<String, String> =
-            redis::cmd("HGETALL").arg(&self.keys[6]).query(&mut self.conn).map_err(|e| self.err(e))?;
-        let mut out = Vec::with_capacity(m.len());
-        for (id, raw) in m {
-            let id = id.parse().map_err(|_| self.err(format!("reservation id {id:?}")))?;
-            out.push(OpenOrder::from_json(id, &raw)?);
-        }
-        out.sort_by_key(|o| o.order_id);
-        Ok(out)
+        self.orders_in(6)
     }
 
     /// Delete every key of the account (tests and `janus shared reset`).
