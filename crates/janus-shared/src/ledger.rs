@@ -314,7 +314,8 @@ impl SharedLedger {
     }
 
     /// The gateway applies one execution. False when the trade id was applied before or the
-    /// order is unknown to the ledger.
+    /// order is unknown to the ledger; an error, with nothing applied, when it is for more
+    /// shares than the order has open (the broker and the ledger disagree: stop and reconcile).
     pub fn fill(&mut self, fence: u64, order_id: u64, fill: &janus_core::Fill) -> Result<bool> {
         let args = [
             fence.to_string(),
@@ -327,7 +328,12 @@ impl SharedLedger {
             fill.taxes.0.to_string(),
         ];
         let out = self.run(|l| &l.report, &args)?;
-        Ok(self.stale_or(out)?.first().map(String::as_str) == Some("APPLIED"))
+        let out = self.stale_or(out)?;
+        match out.first().map(String::as_str) {
+            Some("APPLIED") => Ok(true),
+            Some("INVALID") => Err(SharedError::Invalid(out.get(1).cloned().unwrap_or_default())),
+            _ => Ok(false),
+        }
     }
 
     /// The gateway ends an order (filled, canceled, rejected, expired): what its unfilled rest

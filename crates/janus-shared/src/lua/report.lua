@@ -2,7 +2,8 @@
 -- ARGV: fencing token, order id, kind (fill | done), trade id, quantity, price, commission, taxes.
 -- `fill` applies one execution (a trade id seen before is ignored); `done` ends the order and
 -- gives back what its unfilled rest holds.
--- Returns {'APPLIED'} | {'DUPLICATE'} | {'UNKNOWN'} | {'STALE', detail}.
+-- Returns {'APPLIED'} | {'DUPLICATE'} | {'UNKNOWN'} | {'INVALID', detail} (more shares than
+-- are open: nothing is applied) | {'STALE', detail}.
 local token, oid, kind, trade = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local stale = check_fence(token)
 if stale then return stale end
@@ -10,10 +11,13 @@ local raw = redis.call('HGET', K.ord, oid)
 if not raw then return {'UNKNOWN'} end
 local r = cjson.decode(raw)
 if kind == 'fill' then
-  if redis.call('SADD', K.trades, trade) == 0 then return {'DUPLICATE'} end
   local qty, price, fees = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) + tonumber(ARGV[8])
   local left = tonumber(r.left)
-  if qty > left then qty = left end
+  if redis.call('SISMEMBER', K.trades, trade) == 1 then return {'DUPLICATE'} end
+  if qty <= 0 or qty > left then
+    return {'INVALID', 'fill ' .. trade .. ' of ' .. I(qty) .. ' shares for order ' .. oid .. ', which has ' .. I(left) .. ' open'}
+  end
+  redis.call('SADD', K.trades, trade)
   if r.side == 'BUY' then
     local cost = qty * price + fees
     local held = tonumber(r.held)
