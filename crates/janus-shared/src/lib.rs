@@ -22,6 +22,7 @@
 pub mod gateway;
 pub mod instance;
 pub mod intents;
+pub mod jobs;
 pub mod lease;
 pub mod ledger;
 pub mod model;
