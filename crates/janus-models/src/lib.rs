@@ -20,6 +20,7 @@
 //! needs to train the next sell model; [`table`] writes those datasets as Parquet or CSV.
 #![forbid(unsafe_code)]
 
+pub mod fit;
 pub mod lightgbm;
 pub mod linear;
 #[cfg(feature = "onnx")]
