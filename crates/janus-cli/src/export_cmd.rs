@@ -137,8 +137,11 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     engine.run(range.clone(), &mut recorder, &mut store, &meta, &mut |_, _| {})?;
 
     let record = store.load_run(&recorded.run_id)?;
-    let trips = janus_report::round_trips(&record);
-    let metrics = janus_report::compute_metrics(&record, janus_core::Money::from_yuan(cfg.initial_cash), &trips);
+    let metrics = janus_report::compute_metrics(
+        &record,
+        janus_core::Money::from_yuan(cfg.initial_cash),
+        &janus_report::round_trips(&record),
+    );
     if metrics.final_value != recorded.final_value || metrics.round_trips != recorded.round_trips {
         let advice = if from_folder {
             "the config and data the run folder recorded no longer reproduce it (has the data file changed?): pass \
@@ -157,17 +160,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         );
     }
 
-    let trips: Vec<Trip> = trips
-        .iter()
-        .map(|t| Trip {
-            symbol: t.symbol.clone(),
-            entry_date: t.entry_date,
-            exit_date: t.exit_date,
-            ret: t.ret,
-            exit_price: t.exit_price,
-            exit_reason: t.exit_reason.clone(),
-        })
-        .collect();
+    let trips = training_trips(&record);
     let format = match args.format {
         FormatArg::Parquet => Format::Parquet,
         FormatArg::Csv => Format::Csv,
@@ -187,4 +180,19 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         println!("{}: {} symbol-days x {} columns", buy_path.display(), buy.n_rows(), buy.names.len());
     }
     Ok(())
+}
+
+/// The round trips of a run, as the training labels need them.
+pub fn training_trips(record: &janus_core::RunRecord) -> Vec<Trip> {
+    janus_report::round_trips(record)
+        .iter()
+        .map(|t| Trip {
+            symbol: t.symbol.clone(),
+            entry_date: t.entry_date,
+            exit_date: t.exit_date,
+            ret: t.ret,
+            exit_price: t.exit_price,
+            exit_reason: t.exit_reason.clone(),
+        })
+        .collect()
 }

@@ -11,6 +11,7 @@ mod report_cmd;
 mod run;
 mod shared_cmd;
 mod store_cmd;
+mod sweep_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -110,6 +111,17 @@ enum Command {
     /// Example: `janus shared gateway --store sqlite:shared.db` and, elsewhere,
     /// `janus shared fire --instance a`.
     Shared(shared_cmd::SharedArgs),
+    /// Fan runs out to workers on any number of machines: expand a parameter grid or
+    /// walk-forward windows (train the sell model on one window, test it on the next) into jobs
+    /// on a Redis work queue, follow them, and compare every run.
+    ///
+    /// Example: `janus sweep submit examples/sweep.toml`, then `janus worker` on each machine,
+    /// `janus sweep status stops` and `janus sweep report stops`.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Take sweep jobs from the work queue and run them into the sweep's store, until stopped
+    /// (or, with --exit-when-idle, until nothing is left). A job whose worker died is taken
+    /// over after --reclaim-after seconds and resumes from its last committed day.
+    Worker(sweep_cmd::WorkerArgs),
 }
 
 fn main() {
@@ -129,6 +141,8 @@ fn main() {
         Command::Publish(args) => publish_cmd::publish(&args),
         Command::Paper(args) => paper_cmd::paper(&args),
         Command::Shared(args) => shared_cmd::shared(&args),
+        Command::Sweep(args) => sweep_cmd::sweep(&args),
+        Command::Worker(args) => sweep_cmd::worker(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -33,6 +33,11 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
+/// The `i`-th colour of the palette (it repeats after ten), for one line among many.
+pub fn nth_color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
 const FONT: &str = "sans-serif";
 /// Font sizes as plotters takes them (its SVG text comes out at about 0.8 of this in pixels).
 const LABEL: f64 = 14.0;

@@ -324,6 +324,18 @@ impl JobQueue {
         Ok(SweepState { jobs, results, running, submitted_ms: submitted })
     }
 
+    /// How many jobs are taken and not finished, over every sweep.
+    pub fn running_count(&mut self) -> Result<u64> {
+        let v: Value =
+            redis::cmd("XPENDING").arg(self.key("queue")).arg(GROUP).query(&mut self.conn).map_err(|e| self.err(e))?;
+        match v {
+            Value::Array(items) => {
+                Ok(items.into_iter().next().and_then(|c| redis::from_redis_value(c).ok()).unwrap_or(0))
+            }
+            _ => Ok(0),
+        }
+    }
+
     /// Every pending entry: (entry, worker, idle ms, deliveries).
     fn pending(&mut self) -> Result<Vec<(String, String, u64, u64)>> {
         let v: Value = redis::cmd("XPENDING")
