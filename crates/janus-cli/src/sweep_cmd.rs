@@ -356,8 +356,10 @@ fn expand(path: &Path) -> Result<Vec<Job>> {
     let (spec, name) = read_spec(path)?;
     let spec_dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let loaded = config::load(spec.config.as_ref().map(|c| spec_dir.join(c)).as_deref())?;
-    let base = std::fs::canonicalize(&loaded.base)
-        .with_context(|| format!("cannot resolve the config's folder {}", loaded.base.display()))?;
+    // Absolute, so that workers started in another folder find the data.
+    let folder = if loaded.base.as_os_str().is_empty() { Path::new(".") } else { loaded.base.as_path() };
+    let base = std::fs::canonicalize(folder)
+        .with_context(|| format!("cannot resolve the config's folder {}", folder.display()))?;
     let base_table: toml::Table = toml::from_str(&loaded.text).context("the base config is not valid TOML")?;
     let origin = path.display().to_string();
     let mut jobs = Vec::new();
