@@ -23,13 +23,11 @@ use clap::{Args, Subcommand};
 use janus_core::{Money, RunMeta, RunStatus, Store};
 use janus_data::Panel;
 use janus_engine::{derive_run_id, Backtest, Resume};
-use janus_shared::jobs::{JobQueue, SweepState};
+use janus_shared::jobs::{JobQueue, SweepState, Taken};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the queue lives unless `--queue` or `JANUS_QUEUE` says otherwise.
@@ -437,39 +435,42 @@ fn submit(spec: &Path, queue: &QueueArgs) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // The worker
 
-/// Keeps a taken job touched from a thread of its own, so a long job is not reclaimed.
+/// Keeps a taken job touched from a thread of its own, so a long job is not reclaimed. A worker
+/// that finds its job taken over (it was not heard from for `--reclaim-after`: frozen, or cut off
+/// from Redis) stops at once, so that two workers never write the same run; like a killed
+/// worker, it can simply be started again.
 struct Heartbeat {
     stop: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
-    lost: Arc<AtomicBool>,
 }
 
 impl Heartbeat {
-    fn start(queue: &QueueArgs, entry: &str, worker: &str, every: Duration) -> Result<Heartbeat> {
+    fn start(queue: &QueueArgs, taken: &Taken, worker: &str, every: Duration) -> Result<Heartbeat> {
         let mut q = queue.open()?;
         let (stop, rx) = std::sync::mpsc::channel::<()>();
-        let lost = Arc::new(AtomicBool::new(false));
-        let (entry, worker, flag) = (entry.to_string(), worker.to_string(), lost.clone());
+        let (entry, worker) = (taken.entry.clone(), worker.to_string());
+        let job = format!("{}/{}", taken.sweep, taken.job);
         let thread = std::thread::spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
                 match q.touch(&entry, &worker) {
                     Ok(true) => {}
                     Ok(false) => {
-                        flag.store(true, Ordering::SeqCst);
-                        return;
+                        eprintln!(
+                            "worker {worker}: job {job} was taken over by another worker (this one was not heard \
+                             from in time); stopping so that two workers never write the same run"
+                        );
+                        std::process::exit(3);
                     }
-                    Err(e) => eprintln!("worker {worker}: cannot touch its job (will retry): {e}"),
+                    Err(e) => eprintln!("worker {worker}: cannot touch job {job} (will retry): {e}"),
                 }
             }
         });
-        Ok(Heartbeat { stop, thread, lost })
+        Ok(Heartbeat { stop, thread })
     }
 
-    /// Stop touching; `true` when the job was lost to another worker meanwhile.
-    fn stop(self) -> bool {
+    fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.thread.join();
-        self.lost.load(Ordering::SeqCst)
     }
 }
 
@@ -539,18 +540,11 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
                 args.max_deliveries
             ))
         } else {
-            let beat = Heartbeat::start(&args.queue, &taken.entry, &id, reclaim / 4)?;
+            let beat = Heartbeat::start(&args.queue, &taken, &id, reclaim / 4)?;
             let outcome = serde_json::from_str::<Job>(&payload)
                 .with_context(|| format!("job {} of sweep {} is not a job", taken.job, taken.sweep))
                 .and_then(|job| run_job(&job, &mut cache, &args.work_dir));
-            if beat.stop() {
-                eprintln!(
-                    "worker {id}: job {}/{} was taken over by another worker (this one was not heard from for \
-                     {:.0} s); its result here is dropped",
-                    taken.sweep, taken.job, args.reclaim_after
-                );
-                continue;
-            }
+            beat.stop();
             outcome
         };
         let mut result = match outcome {

@@ -133,6 +133,31 @@ fn finished(mut child: Child, what: &str) -> String {
     }
 }
 
+/// The job `worker` is running in `sweep` and its run id, once 100 days of it are committed.
+fn wait_for_committed_days(
+    q: &mut janus_shared::jobs::JobQueue,
+    db: &dyn janus_core::Store,
+    sweep: &str,
+    worker: &str,
+) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "{worker} never committed a day");
+        let st = q.state(sweep).unwrap();
+        if let Some(r) = st.running.iter().find(|r| r.worker == worker) {
+            let job: serde_json::Value = serde_json::from_str(&st.jobs[&r.job]).unwrap();
+            let run_id = job["run_id"].as_str().unwrap().to_string();
+            if let Some(run) = db.run_summaries().unwrap().iter().find(|x| x.meta.run_id == run_id) {
+                assert_eq!(run.meta.status, RunStatus::Running, "the run finished too soon: make it longer");
+                if run.days >= 100 {
+                    return (r.job.clone(), run_id);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn result(q: &mut janus_shared::jobs::JobQueue, sweep: &str, job: &str) -> serde_json::Value {
     serde_json::from_str(&q.state(sweep).unwrap().results[job]).unwrap()
 }
@@ -153,25 +178,9 @@ fn a_worker_killed_mid_job_loses_it_to_the_others_and_the_run_resumes_to_the_sam
     let mut victim = s.worker("victim", &["--reclaim-after", "1"]);
     let mut q = s.queue();
     let db = janus_store::open_store(&store).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (job, run_id) = loop {
-        assert!(Instant::now() < deadline, "the victim never committed a day");
-        let st = q.state("kill").unwrap();
-        if let Some(r) = st.running.iter().find(|r| r.worker == "victim") {
-            let job: serde_json::Value = serde_json::from_str(&st.jobs[&r.job]).unwrap();
-            let run_id = job["run_id"].as_str().unwrap().to_string();
-            let runs = db.run_summaries().unwrap();
-            if let Some(run) = runs.iter().find(|x| x.meta.run_id == run_id) {
-                assert_eq!(run.meta.status, RunStatus::Running, "the run finished before the kill: make it longer");
-                if run.days >= 100 {
-                    victim.kill().unwrap();
-                    victim.wait().unwrap();
-                    break (r.job.clone(), run_id);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (job, run_id) = wait_for_committed_days(&mut q, db.as_ref(), "kill", "victim");
+    victim.kill().unwrap();
+    victim.wait().unwrap();
     let status = s.ok(&["sweep", "status", "kill"]);
     assert!(status.contains("victim"), "the dead worker still holds its job: {status}");
 
@@ -211,6 +220,31 @@ fn a_worker_killed_mid_job_loses_it_to_the_others_and_the_run_resumes_to_the_sam
     }
     let html = std::fs::read_to_string(s.dir.path().join("kill.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("risk.max_positions=8"), "{html}");
+}
+
+#[test]
+fn a_frozen_worker_that_lost_its_job_stops_when_it_wakes_up() {
+    let Some(mut s) = Setup::new("frozen") else { return };
+    let store = s.spec("frozen.toml", "frozen", "[data]\nsymbols = 2000\ndays = 3000\n", "");
+    s.ok(&["sweep", "submit", "frozen.toml"]);
+    let mut q = s.queue();
+    let db = janus_store::open_store(&store).unwrap();
+    let frozen = s.worker("frozen", &["--reclaim-after", "1"]);
+    let (job, run_id) = wait_for_committed_days(&mut q, db.as_ref(), "frozen", "frozen");
+    let pid = frozen.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let logs = finished(s.worker("thaw", &["--reclaim-after", "1", "--exit-when-idle"]), "worker thaw");
+    let taken_over = result(&mut q, "frozen", &job);
+    assert_eq!((&taken_over["worker"], &taken_over["state"]), (&"thaw".into(), &"done".into()), "{logs}");
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    let out = frozen.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("was taken over by another worker"), "{err}");
+    // The result and the run are the one worker's that finished it.
+    assert_eq!(result(&mut q, "frozen", &job)["worker"], "thaw");
+    let run = db.run_summaries().unwrap().into_iter().find(|r| r.meta.run_id == run_id).unwrap();
+    assert_eq!((run.meta.status, run.days), (RunStatus::Finished, 3000), "{logs}\n{}", result(&mut q, "frozen", &job));
 }
 
 #[test]

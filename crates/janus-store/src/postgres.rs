@@ -310,6 +310,11 @@ impl Backend for PostgresBackend {
                 let _ = connection.await;
             });
             let conn = Conn { client, task: Some(task) };
+            // Janus drives every transaction statement after statement; one left waiting longer
+            // than a request may take belongs to a process that was frozen or cut off mid-write.
+            // The server then ends it, so its row locks do not block whoever took the work over.
+            let idle = format!("SET idle_in_transaction_session_timeout = {}", io.as_millis().max(1000));
+            within(io, conn.client.batch_execute(&idle)).await?;
             if let Some(s) = schema {
                 within(io, conn.client.batch_execute(&format!("SET search_path TO {}", ident(s)))).await?;
             }
