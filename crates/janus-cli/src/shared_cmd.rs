@@ -182,6 +182,10 @@ pub struct BenchArgs {
     /// Intents per measurement, shared among the instances.
     #[arg(long, default_value_t = 40_000)]
     intents: usize,
+    /// Intents per admission call, comma-separated (an instance admits its day's orders in
+    /// one call; 1 is one round trip per intent).
+    #[arg(long, value_delimiter = ',', default_value = "1,10")]
+    batch: Vec<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -475,16 +479,18 @@ fn status(args: &AccountArgs) -> Result<()> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
-    if args.instances.contains(&0) || args.intents == 0 {
-        bail!("--instances and --intents must be positive");
+    if args.instances.contains(&0) || args.batch.contains(&0) || args.intents == 0 {
+        bail!("--instances, --batch and --intents must be positive");
     }
     println!("shared admission on {}: {} intents per line", janus_core::url::redact(&args.redis), args.intents);
     println!(
-        "{:>9} {:>12} {:>10} {:>14} {:>10} {:>9}",
-        "instances", "admissions", "seconds", "admissions/s", "admitted", "refused"
+        "{:>9} {:>6} {:>12} {:>10} {:>14} {:>10} {:>9}",
+        "instances", "batch", "admissions", "seconds", "admissions/s", "admitted", "refused"
     );
-    for &n in &args.instances {
-        let mut scfg = SharedConfig::new(&args.redis, &format!("bench-{}-{n}", std::process::id()));
+    let runs: Vec<(usize, usize)> =
+        args.batch.iter().flat_map(|&b| args.instances.iter().map(move |&n| (n, b))).collect();
+    for (n, batch) in runs {
+        let mut scfg = SharedConfig::new(&args.redis, &format!("bench-{}-{n}-{batch}", std::process::id()));
         // Long enough that nothing expires during the measurement (no gateway commits here).
         scfg.reservation_ttl = Duration::from_secs(600);
         let mut ledger = SharedLedger::connect(&scfg)?;
@@ -512,12 +518,13 @@ fn bench(args: &BenchArgs) -> Result<()> {
                         let mut l = SharedLedger::connect(&scfg)?;
                         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(k as u64);
                         let (mut ok, mut no) = (0, 0);
+                        let mut intents = Vec::with_capacity(batch);
                         for i in 0..per {
                             let sell = rng.gen_bool(0.3);
                             let sym = &symbols[if sell { rng.gen_range(0..10) } else { rng.gen_range(0..100) }];
                             let qty = 100 * rng.gen_range(1..=20);
                             let price = Price::from_yuan(10.0);
-                            let intent = Intent {
+                            intents.push(Intent {
                                 instance: format!("bench-{k}"),
                                 intent_id: i.to_string(),
                                 date: day,
@@ -527,10 +534,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
                                 price,
                                 freeze: price.notional(qty) + Money::from_yuan(5.0),
                                 value_price: price,
-                            };
-                            match l.admit(&intent)? {
-                                Admission::Reserved { .. } => ok += 1,
-                                Admission::Refused { .. } => no += 1,
+                            });
+                            if intents.len() == batch || i + 1 == per {
+                                for answer in l.admit_many(&intents)? {
+                                    match answer? {
+                                        Admission::Reserved { .. } => ok += 1,
+                                        Admission::Refused { .. } => no += 1,
+                                    }
+                                }
+                                intents.clear();
                             }
                         }
                         Ok((ok, no))
@@ -550,7 +562,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
             no += b;
         }
         let total = ok + no;
-        println!("{n:>9} {total:>12} {secs:>10.3} {:>14.0} {ok:>10} {no:>9}", total as f64 / secs);
+        println!("{n:>9} {batch:>6} {total:>12} {secs:>10.3} {:>14.0} {ok:>10} {no:>9}", total as f64 / secs);
         lease.release()?;
         ledger.wipe()?;
     }

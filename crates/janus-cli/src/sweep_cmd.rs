@@ -937,7 +937,7 @@ fn report(name: &str, out: Option<&Path>, store_url: Option<&str>, queue: &Queue
         janus_report::html::escape(name),
         janus_report::html::escape(&summary_line(name, &st, &jobs, q.clock_ms()?))
     );
-    let _ = write!(body, "<figure class=\"chart\" id=\"chart-sweep\">{chart}</figure>\n");
+    let _ = writeln!(body, "<figure class=\"chart\" id=\"chart-sweep\">{chart}</figure>");
     body.push_str("<table><thead><tr><th>job</th><th>parameters</th><th>window</th><th>return</th><th>annualised</th><th>Sharpe</th><th>max drawdown</th><th>round trips</th><th>final value</th><th>run id</th></tr></thead><tbody>");
     body.push_str(&rows);
     body.push_str("</tbody></table>\n");

@@ -26,6 +26,8 @@ pub struct LogisticFit {
 
 /// Fit `P(y = 1) = logistic(intercept + sum(coefficients[j] * x[j]))` to the rows whose label
 /// `y` is 0 or 1 (NaN labels are left out). `columns[j]` holds feature `names[j]` per row.
+// Matrix code reads best with indices.
+#[allow(clippy::needless_range_loop)]
 pub fn fit_logistic(names: &[&str], columns: &[&[f64]], y: &[f64], l2: f64) -> Result<LogisticFit, String> {
     if names.len() != columns.len() || columns.iter().any(|c| c.len() != y.len()) {
         return Err("every feature column needs one value per label".into());
@@ -149,6 +151,7 @@ fn logistic(z: f64) -> f64 {
 }
 
 /// Solve `a x = b` by Gaussian elimination with partial pivoting.
+#[allow(clippy::needless_range_loop)]
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for c in 0..n {

@@ -253,42 +253,57 @@ impl SharedLedger {
     /// Admit one intent (any instance). Instance-side checks that need no shared state (board
     /// lots, a tradable symbol) are the instance's; this checks and reserves the shared ones.
     pub fn admit(&mut self, intent: &Intent) -> Result<Admission> {
-        if intent.quantity <= 0 || intent.freeze.0 < 0 || intent.value_price.0 < 0 {
-            return Err(SharedError::Invalid(format!(
-                "intent {}/{}: quantity {} and prices must be positive",
-                intent.instance, intent.intent_id, intent.quantity
-            )));
+        self.admit_many(std::slice::from_ref(intent))?.pop().unwrap_or_else(|| Err(self.err("no answer")))
+    }
+
+    /// Admit several intents in one call (one round trip, one script run): each is decided
+    /// exactly as if it came alone, in order, so a refusal of one does not stop the next. An
+    /// intent for another day is an error of its own; an empty ledger fails the whole call.
+    pub fn admit_many(&mut self, intents: &[Intent]) -> Result<Vec<Result<Admission>>> {
+        if intents.is_empty() {
+            return Ok(Vec::new());
         }
-        let ttl = self.cfg.reservation_ttl.as_millis().to_string();
-        let args = [
-            intent.instance.clone(),
-            intent.intent_id.clone(),
-            intent.side.as_str().to_string(),
-            intent.symbol.clone(),
-            intent.quantity.to_string(),
-            if intent.side == Side::Buy { intent.freeze.0 } else { 0 }.to_string(),
-            intent.value_price.0.to_string(),
-            intent.date.to_string(),
-            ttl,
-            intent.price.0.to_string(),
-        ];
+        let mut args = Vec::with_capacity(1 + 9 * intents.len());
+        args.push(self.cfg.reservation_ttl.as_millis().to_string());
+        for intent in intents {
+            if intent.quantity <= 0 || intent.freeze.0 < 0 || intent.value_price.0 < 0 {
+                return Err(SharedError::Invalid(format!(
+                    "intent {}/{}: quantity {} and prices must be positive",
+                    intent.instance, intent.intent_id, intent.quantity
+                )));
+            }
+            args.extend([
+                intent.instance.clone(),
+                intent.intent_id.clone(),
+                intent.side.as_str().to_string(),
+                intent.symbol.clone(),
+                intent.quantity.to_string(),
+                if intent.side == Side::Buy { intent.freeze.0 } else { 0 }.to_string(),
+                intent.value_price.0.to_string(),
+                intent.date.to_string(),
+                intent.price.0.to_string(),
+            ]);
+        }
         let out = self.run(|l| &l.admit, &args)?;
-        match out.first().map(String::as_str) {
-            Some("RESERVED") => {
-                let id =
-                    out.get(1).and_then(|s| s.parse().ok()).ok_or_else(|| self.err(format!("bad answer {out:?}")))?;
-                Ok(Admission::Reserved { order_id: id })
-            }
-            Some("REFUSED") => {
-                let code = out.get(1).cloned().unwrap_or_default();
-                let reason = RiskReason::parse(&code).ok_or_else(|| self.err(format!("unknown reason {code}")))?;
-                Ok(Admission::Refused { reason, detail: out.get(2).cloned().unwrap_or_default() })
-            }
-            Some("ERROR") if out.get(1).map(String::as_str) == Some("NO_LEDGER") => {
-                Err(SharedError::NoLedger(out.get(2).cloned().unwrap_or_default()))
-            }
-            _ => Err(SharedError::Invalid(out.get(2).cloned().unwrap_or_else(|| format!("{out:?}")))),
+        if out.len() != 3 * intents.len() {
+            return Err(self.err(format!("{} answers to {} intents", out.len() / 3, intents.len())));
         }
+        let mut answers = Vec::with_capacity(intents.len());
+        for a in out.chunks(3) {
+            answers.push(match a[0].as_str() {
+                "RESERVED" => match a[1].parse() {
+                    Ok(order_id) => Ok(Admission::Reserved { order_id }),
+                    Err(_) => Err(self.err(format!("bad answer {a:?}"))),
+                },
+                "REFUSED" => match RiskReason::parse(&a[1]) {
+                    Some(reason) => Ok(Admission::Refused { reason, detail: a[2].clone() }),
+                    None => Err(self.err(format!("unknown reason {}", a[1]))),
+                },
+                "ERROR" if a[1] == "NO_LEDGER" => return Err(SharedError::NoLedger(a[2].clone())),
+                _ => Err(SharedError::Invalid(if a[2].is_empty() { format!("{a:?}") } else { a[2].clone() })),
+            });
+        }
+        Ok(answers)
     }
 
     /// Free what expired reservations hold now; returns how many expired.

@@ -238,3 +238,44 @@ fn the_cap_is_exact_on_an_account_of_a_hundred_billion() {
     lease.release().unwrap();
     l.wipe().unwrap();
 }
+
+#[test]
+fn a_batch_of_intents_is_decided_exactly_as_the_same_intents_one_by_one() {
+    let Some((one_cfg, mut one)) = common::account("one") else { return };
+    let Some((batch_cfg, mut batch)) = common::account("batch") else { return };
+    let mut st = LedgerState::new(d("2024-01-03"), cny(200_000), 3, 0.2, 0.05);
+    for s in ["600000.SH", "600001.SH", "600002.SH", "600003.SH"] {
+        st.marks.insert(s.into(), Price::from_yuan(10.0));
+    }
+    st.amount.insert("600000.SH".into(), 2_000);
+    st.sellable.insert("600000.SH".into(), 1_000);
+    st.prev_total = st.total_asset();
+    for (cfg, l) in [(&one_cfg, &mut one), (&batch_cfg, &mut batch)] {
+        let lease = Lease::try_acquire(cfg, "gw", 1).unwrap().unwrap();
+        l.seed(lease.token(), &st).unwrap();
+    }
+    // Buys past the cap, the cash and the position limit, sells past T+1, a repeated intent and
+    // one for the wrong day: every kind of answer.
+    let syms = ["600000.SH", "600001.SH", "600002.SH", "600003.SH"];
+    let mut intents: Vec<Intent> = (0..40u32)
+        .map(|n| {
+            let side = if n % 5 == 0 { Side::Sell } else { Side::Buy };
+            intent(n, syms[(n as usize * 7) % 4], side, 100 * (1 + (n as i64 * 13) % 40), "10")
+        })
+        .collect();
+    intents.insert(20, intents[3].clone());
+    intents.insert(30, Intent { date: d("2024-01-04"), ..intents[9].clone() });
+    let singles: Vec<String> = intents.iter().map(|i| format!("{:?}", one.admit(i))).collect();
+    let mut batched = Vec::new();
+    for chunk in intents.chunks(7) {
+        batched.extend(batch.admit_many(chunk).unwrap().into_iter().map(|a| format!("{a:?}")));
+    }
+    assert_eq!(singles, batched);
+    assert!(singles.iter().any(|a| a.contains("Reserved")) && singles.iter().any(|a| a.contains("Concentration")));
+    assert!(singles.iter().any(|a| a.contains("WRONG_DATE") || a.contains("trades 2024-01-03")), "{singles:?}");
+    let strip = |entries: Vec<janus_shared::AuditEntry>| {
+        entries.into_iter().map(|e| (e.seq, e.kind, e.fields)).collect::<Vec<_>>()
+    };
+    assert_eq!(strip(one.audit_all().unwrap()), strip(batch.audit_all().unwrap()));
+    assert_eq!(one.cash().unwrap(), batch.cash().unwrap());
+}

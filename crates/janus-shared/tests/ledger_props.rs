@@ -19,6 +19,8 @@ const SYMBOLS: [&str; 5] = ["600000.SH", "600001.SH", "000001.SZ", "300001.SZ", 
 enum Op {
     /// Instance, symbol, buy or sell, lots, price step above or below the mark.
     Admit(u8, usize, bool, i64, i64),
+    /// Several intents in one admission call.
+    Batch(Vec<(u8, usize, bool, i64, i64)>),
     /// Commit the n-th reservation still held (mod count).
     Commit(usize),
     /// Fill part (in tenths) of the n-th open order at a price step, with fees.
@@ -32,12 +34,32 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u8..3, 0usize..5, any::<bool>(), 1i64..60, -3i64..4).prop_map(|(i, s, b, l, p)| Op::Admit(i, s, b, l, p)),
+        1 => proptest::collection::vec((0u8..3, 0usize..5, any::<bool>(), 1i64..60, -3i64..4), 1..6).prop_map(Op::Batch),
         2 => (0usize..8).prop_map(Op::Commit),
         2 => (0usize..8, 1i64..11, -2i64..3).prop_map(|(n, t, p)| Op::Fill(n, t, p)),
         1 => (0usize..8).prop_map(Op::Done),
         1 => (0usize..8).prop_map(Op::Release),
         1 => proptest::array::uniform5(-15i64..16).prop_map(Op::Day),
     ]
+}
+
+/// Intent number `n` of instance `i` for symbol `s`, `lots` lots at `step` from the mark.
+fn intent(n: u32, day: NaiveDate, marks: &BTreeMap<String, Price>, a: (u8, usize, bool, i64, i64)) -> Intent {
+    let (i, s, buy, lots, step) = a;
+    let mark = marks[SYMBOLS[s]];
+    let price = Price(mark.0 + step * 100);
+    let qty = lots * 100;
+    Intent {
+        instance: format!("i{i}"),
+        intent_id: n.to_string(),
+        date: day,
+        symbol: SYMBOLS[s].into(),
+        side: if buy { Side::Buy } else { Side::Sell },
+        quantity: qty,
+        price,
+        freeze: price.notional(qty) + Money(50_000),
+        value_price: mark,
+    }
 }
 
 fn run(ops: &[Op]) -> Result<(), TestCaseError> {
@@ -61,21 +83,19 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         match op {
             Op::Admit(i, s, buy, lots, step) => {
                 n += 1;
-                let mark = marks[SYMBOLS[*s]];
-                let price = Price(mark.0 + step * 100);
-                let qty = lots * 100;
-                let intent = Intent {
-                    instance: format!("i{i}"),
-                    intent_id: n.to_string(),
-                    date: day,
-                    symbol: SYMBOLS[*s].into(),
-                    side: if *buy { Side::Buy } else { Side::Sell },
-                    quantity: qty,
-                    price,
-                    freeze: price.notional(qty) + Money(50_000),
-                    value_price: mark,
-                };
-                l.admit(&intent).unwrap();
+                l.admit(&intent(n, day, &marks, (*i, *s, *buy, *lots, *step))).unwrap();
+            }
+            Op::Batch(many) => {
+                let intents: Vec<Intent> = many
+                    .iter()
+                    .map(|a| {
+                        n += 1;
+                        intent(n, day, &marks, *a)
+                    })
+                    .collect();
+                for answer in l.admit_many(&intents).unwrap() {
+                    answer.unwrap();
+                }
             }
             Op::Commit(k) => {
                 let r = l.reservations().unwrap();
