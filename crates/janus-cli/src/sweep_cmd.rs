@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the queue lives unless `--queue` or `JANUS_QUEUE` says otherwise.
@@ -372,7 +373,7 @@ fn expand(path: &Path) -> Result<Vec<Job>> {
         let text = toml::to_string(&table).context("writing a job's config")?;
         let shown = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
         let cfg = FileConfig::parse(&text, &format!("of sweep {name} with {shown}"))?;
-        let key = format!("{:?}|{:?}|{:?}", cfg.data, cfg.corporate_actions, cfg.market.limits);
+        let key = data_key(&cfg, &base);
         if !panels.contains_key(&key) {
             panels.insert(key.clone(), load_data(&cfg, &base, None)?);
         }
@@ -486,7 +487,13 @@ fn host_name() -> String {
 #[derive(Default)]
 struct WorkerCache {
     stores: HashMap<String, Box<dyn Store>>,
-    panel: Option<(String, Panel, String)>,
+    /// The data key, the panel and its source description.
+    panel: Option<(String, Arc<(Panel, String)>)>,
+}
+
+/// What decides the bars a config loads: jobs with the same key share one panel.
+fn data_key(cfg: &FileConfig, base: &Path) -> String {
+    format!("{:?}|{:?}|{:?}|{}", cfg.data, cfg.corporate_actions, cfg.market.limits, base.display())
 }
 
 impl WorkerCache {
@@ -498,14 +505,18 @@ impl WorkerCache {
         Ok(self.stores.get_mut(url).expect("inserted above"))
     }
 
-    fn panel(&mut self, cfg: &FileConfig, base: &Path) -> Result<(&Panel, &str)> {
-        let key = format!("{:?}|{:?}|{:?}|{}", cfg.data, cfg.corporate_actions, cfg.market.limits, base.display());
-        if self.panel.as_ref().is_none_or(|(k, _, _)| *k != key) {
-            let (panel, source) = load_data(cfg, base, None)?;
-            self.panel = Some((key, panel, source));
+    /// The bars of `cfg`, loaded again only when the data key changes (shared, not copied,
+    /// so the worker can hold them while it writes to a store).
+    fn panel(&mut self, cfg: &FileConfig, base: &Path) -> Result<Arc<(Panel, String)>> {
+        let key = data_key(cfg, base);
+        match &self.panel {
+            Some((k, loaded)) if *k == key => Ok(loaded.clone()),
+            _ => {
+                let loaded = Arc::new(load_data(cfg, base, None)?);
+                self.panel = Some((key, loaded.clone()));
+                Ok(loaded)
+            }
         }
-        let (_, panel, source) = self.panel.as_ref().expect("loaded above");
-        Ok((panel, source))
     }
 }
 
@@ -641,12 +652,12 @@ fn train_window(cfg: &FileConfig, base: &Path, panel: &Panel, w: &Window) -> Res
 /// committed day, a finished one is not run again.
 fn run_job(job: &Job, cache: &mut WorkerCache, work_dir: &Path) -> Result<JobResult> {
     let base_cfg = FileConfig::parse(&job.config, &format!("of job {}/{}", job.sweep, job.id))?;
-    let (panel, source) = cache.panel(&base_cfg, &job.base)?;
-    let (panel, source) = (panel.clone(), source.to_string());
+    let loaded = cache.panel(&base_cfg, &job.base)?;
+    let (panel, source) = (&loaded.0, loaded.1.clone());
     let (text, model) = match &job.window {
         None => (job.config.clone(), None),
         Some(w) => {
-            let (json, summary) = train_window(&base_cfg, &job.base, &panel, w)?;
+            let (json, summary) = train_window(&base_cfg, &job.base, panel, w)?;
             std::fs::create_dir_all(work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
             let file = std::fs::canonicalize(work_dir)?.join(format!("{}.json", job.run_id));
             std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
@@ -659,7 +670,7 @@ fn run_job(job: &Job, cache: &mut WorkerCache, work_dir: &Path) -> Result<JobRes
         }
     };
     let cfg = FileConfig::parse(&text, &format!("of job {}/{}", job.sweep, job.id))?;
-    let range = day_range(&panel, cfg.backtest.start, cfg.backtest.end)?;
+    let range = day_range(panel, cfg.backtest.start, cfg.backtest.end)?;
     let store = cache.store(&job.store)?;
     let run_id = &job.run_id;
     let existing = store.run_summaries()?.into_iter().find(|s| s.meta.run_id == *run_id);
@@ -682,8 +693,8 @@ fn run_job(job: &Job, cache: &mut WorkerCache, work_dir: &Path) -> Result<JobRes
     if !finished {
         let meta =
             RunMeta { run_id: run_id.clone(), config: text.clone(), data_source: source, status: RunStatus::Running };
-        let mut strategy = janus_models::build_strategy(&cfg.strategy, &panel, &job.base)?;
-        let mut engine = Backtest::new(&panel, cfg.engine())?;
+        let mut strategy = janus_models::build_strategy(&cfg.strategy, panel, &job.base)?;
+        let mut engine = Backtest::new(panel, cfg.engine())?;
         engine.checkpoints = true;
         let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let mut progress = LazyProgress::new(range.len() as u64, &format!("{}/{}", job.sweep, job.id), show);
