@@ -5,45 +5,15 @@
 //! refused when it wakes up; Redis restarted empty is rebuilt from the SQL journal and the
 //! broker.
 
+mod common;
+
+use common::*;
 use janus_core::{Event, RiskReason};
 use janus_shared::gateway::{load_journal, LEDGER_INSTANCE};
 use janus_shared::{LedgerModel, SharedConfig, SharedLedger};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn janus() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_janus"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn redis_base() -> String {
-    std::env::var("JANUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
-}
-
-fn postgres_base() -> String {
-    std::env::var("JANUS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("t{name}{}x{}", std::process::id(), nanos % 1_000_000)
-}
-
-/// Skip a test whose server is missing, or fail it when `JANUS_REQUIRE_SERVICES=1`.
-fn skip(why: &str) {
-    if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-        panic!("required (JANUS_REQUIRE_SERVICES=1) but unavailable: {why}");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED shared account: {why}; set JANUS_REQUIRE_SERVICES=1 to make this a failure"
-    );
-}
 
 /// A small market and tight limits, so that every limit binds.
 fn setup(redis: &str, name: &str) -> Option<(tempfile::TempDir, SharedConfig, SharedLedger)> {

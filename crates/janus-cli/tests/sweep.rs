@@ -4,39 +4,12 @@
 //! walk-forward windows train their sell models and test them, the same on every repetition;
 //! bad sweep files are refused before anything is queued.
 
+mod common;
+
+use common::*;
 use janus_core::RunStatus;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn janus() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_janus"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn redis_base() -> String {
-    std::env::var("JANUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
-}
-
-fn postgres_base() -> String {
-    std::env::var("JANUS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("t{name}{}x{}", std::process::id(), nanos % 1_000_000)
-}
-
-/// Skip a test whose server is missing, or fail it when `JANUS_REQUIRE_SERVICES=1`.
-fn skip(why: &str) {
-    if std::env::var("JANUS_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-        panic!("required (JANUS_REQUIRE_SERVICES=1) but unavailable: {why}");
-    }
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED sweep: {why}; set JANUS_REQUIRE_SERVICES=1 to make this a failure");
-}
 
 /// A PostgreSQL schema of its own (dropped at the end) and a queue prefix of its own, or None
 /// when a server is missing.
