@@ -208,7 +208,7 @@ pub(crate) fn assemble(
 }
 
 /// Empty factors take the symbol's previous one (1 before its first).
-fn carry_factors(adj: &mut [f64], n_sym: usize) {
+pub(crate) fn carry_factors(adj: &mut [f64], n_sym: usize) {
     let mut last = vec![1.0f64; n_sym];
     for row in adj.chunks_mut(n_sym) {
         for (f, l) in row.iter_mut().zip(last.iter_mut()) {

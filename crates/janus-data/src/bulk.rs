@@ -40,97 +40,111 @@ pub(crate) struct Checked {
     pub adj: Vec<f64>,
 }
 
-/// Check `n` rows; `None` as soon as one value would be refused.
-pub(crate) fn check(c: &Columns<'_>, n: usize, mode: PriceMode) -> Option<Checked> {
-    let prices = |v: &[f64]| -> Option<Vec<Price>> {
-        let mut out = Vec::with_capacity(n);
-        for &x in &v[..n] {
-            out.push(Price(units_of(x, mode)?));
-        }
-        Some(out)
-    };
-    let (open, high, low, close) = (prices(c.open)?, prices(c.high)?, prices(c.low)?, prices(c.close)?);
-    let ok_bars = (0..n).all(|r| {
-        let (o, h, l, cl) = (open[r], high[r], low[r], close[r]);
-        l <= h && l <= o && o <= h && l <= cl && cl <= h
-    });
-    if !ok_bars {
+/// One row's checked values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row {
+    pub open: Price,
+    pub high: Price,
+    pub low: Price,
+    pub close: Price,
+    pub volume: f64,
+    pub amount: f64,
+    /// `Price::ZERO` unless the row has both limits.
+    pub limit_up: Price,
+    pub limit_down: Price,
+    pub flags: u8,
+    /// NaN when the row has no factor (or the file no factor column).
+    pub adj: f64,
+}
+
+/// Check row `r`; `None` if one of its values would be refused. Both limit columns or none:
+/// the caller refuses a lone one.
+#[inline]
+pub(crate) fn check_row(c: &Columns<'_>, r: usize, mode: PriceMode) -> Option<Row> {
+    let price = |v: &[f64]| units_of(v[r], mode).map(Price);
+    let (open, high, low, close) = (price(c.open)?, price(c.high)?, price(c.low)?, price(c.close)?);
+    if !(low <= high && low <= open && open <= high && low <= close && close <= high) {
         return None;
     }
     let non_negative = |v: f64| v.is_finite() && v >= 0.0;
-    let volume: Vec<f64> = c.volume[..n].iter().map(|&v| v + 0.0).collect();
-    if !volume.iter().all(|&v| non_negative(v)) {
+    let volume = c.volume[r] + 0.0;
+    if !non_negative(volume) {
         return None;
     }
-    let optional = |v: Option<&[f64]>| match v {
-        Some(v) => v[..n].iter().all(|&x| x.is_nan() || non_negative(x)),
-        None => true,
+    let optional = |v: Option<&[f64]>| v.map_or(f64::NAN, |v| v[r]);
+    let (amount, vwap) = (optional(c.amount), optional(c.vwap));
+    if !(amount.is_nan() || non_negative(amount)) || !(vwap.is_nan() || non_negative(vwap)) {
+        return None;
+    }
+    let amount = if amount.is_nan() { vwap * volume } else { amount + 0.0 };
+    let flag = |v: Option<&[f64]>| match v.map_or(0.0, |v| v[r]) {
+        x if x.is_nan() || x == 0.0 => Some(false),
+        1.0 => Some(true),
+        _ => None,
     };
-    if !optional(c.amount) || !optional(c.vwap) {
-        return None;
+    let (paused, st) = (flag(c.paused)?, flag(c.is_st)?);
+    let mut flags = flag::PRESENT;
+    if paused || volume == 0.0 {
+        flags |= flag::PAUSED;
     }
-    let amount: Vec<f64> = (0..n)
-        .map(|r| {
-            let a = c.amount.map_or(f64::NAN, |v| v[r] + 0.0);
-            if a.is_nan() {
-                c.vwap.map_or(f64::NAN, |v| v[r] * volume[r])
-            } else {
-                a
-            }
-        })
-        .collect();
-    let flag_ok = |v: Option<&[f64]>| match v {
-        Some(v) => v[..n].iter().all(|&x| x.is_nan() || x == 0.0 || x == 1.0),
-        None => true,
-    };
-    if !flag_ok(c.paused) || !flag_ok(c.is_st) {
-        return None;
+    if st {
+        flags |= flag::ST;
     }
-    let mut flags: Vec<u8> = (0..n)
-        .map(|r| {
-            let on = |v: Option<&[f64]>| v.is_some_and(|v| v[r] == 1.0);
-            let mut f = flag::PRESENT;
-            if on(c.paused) || volume[r] == 0.0 {
-                f |= flag::PAUSED;
-            }
-            if on(c.is_st) {
-                f |= flag::ST;
-            }
-            f
-        })
-        .collect();
-    let (mut limit_up, mut limit_down) = (Vec::new(), Vec::new());
+    let (mut limit_up, mut limit_down) = (Price::ZERO, Price::ZERO);
     if let (Some(up), Some(down)) = (c.limit_up, c.limit_down) {
-        limit_up.reserve(n);
-        limit_down.reserve(n);
-        for r in 0..n {
-            let (u, d) = (up[r], down[r]);
-            // A lone limit is checked but does not count, as in a CSV row.
-            let u = if u.is_nan() { None } else { Some(Price(units_of(u, mode)?)) };
-            let d = if d.is_nan() { None } else { Some(Price(units_of(d, mode)?)) };
-            match (u, d) {
-                (Some(u), Some(d)) => {
-                    if d > u || high[r] > u || low[r] < d {
-                        return None;
-                    }
-                    flags[r] |= flag::EXPLICIT_LIMITS;
-                    limit_up.push(u);
-                    limit_down.push(d);
-                }
-                _ => {
-                    limit_up.push(Price::ZERO);
-                    limit_down.push(Price::ZERO);
-                }
+        // A lone limit is checked but does not count, as in a CSV row.
+        let limit = |v: f64| if v.is_nan() { Some(None) } else { units_of(v, mode).map(|u| Some(Price(u))) };
+        if let (Some(u), Some(d)) = (limit(up[r])?, limit(down[r])?) {
+            if d > u || high > u || low < d {
+                return None;
             }
+            flags |= flag::EXPLICIT_LIMITS;
+            (limit_up, limit_down) = (u, d);
         }
-    } else if c.limit_up.is_some() || c.limit_down.is_some() {
-        // One limit column alone: the row path checks its values.
+    }
+    let adj = c.adj.map_or(f64::NAN, |v| v[r]);
+    if !(adj.is_nan() || adj.is_finite() && adj > 0.0) {
         return None;
     }
-    let adj = match c.adj {
-        Some(v) if v[..n].iter().all(|&x| x.is_nan() || (x.is_finite() && x > 0.0)) => v[..n].to_vec(),
-        Some(_) => return None,
-        None => Vec::new(),
+    Some(Row { open, high, low, close, volume, amount, limit_up, limit_down, flags, adj })
+}
+
+/// Check `n` rows; `None` as soon as one value would be refused.
+pub(crate) fn check(c: &Columns<'_>, n: usize, mode: PriceMode) -> Option<Checked> {
+    // One limit column alone: the row path checks its values.
+    if c.limit_up.is_some() != c.limit_down.is_some() {
+        return None;
+    }
+    let (limits, adj) = (c.limit_up.is_some(), c.adj.is_some());
+    let with = |on: bool| if on { n } else { 0 };
+    let mut out = Checked {
+        open: Vec::with_capacity(n),
+        high: Vec::with_capacity(n),
+        low: Vec::with_capacity(n),
+        close: Vec::with_capacity(n),
+        volume: Vec::with_capacity(n),
+        amount: Vec::with_capacity(n),
+        limit_up: Vec::with_capacity(with(limits)),
+        limit_down: Vec::with_capacity(with(limits)),
+        flags: Vec::with_capacity(n),
+        adj: Vec::with_capacity(with(adj)),
     };
-    Some(Checked { open, high, low, close, volume, amount, limit_up, limit_down, flags, adj })
+    for r in 0..n {
+        let row = check_row(c, r, mode)?;
+        out.open.push(row.open);
+        out.high.push(row.high);
+        out.low.push(row.low);
+        out.close.push(row.close);
+        out.volume.push(row.volume);
+        out.amount.push(row.amount);
+        if limits {
+            out.limit_up.push(row.limit_up);
+            out.limit_down.push(row.limit_down);
+        }
+        out.flags.push(row.flags);
+        if adj {
+            out.adj.push(row.adj);
+        }
+    }
+    Some(out)
 }

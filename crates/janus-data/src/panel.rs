@@ -125,41 +125,39 @@ impl Panel {
     /// under first-day bounds takes them around its own open: the panel has no issue price.
     pub fn derive_limits(&mut self, rules: &LimitRules) {
         let n = self.n_symbols();
-        // Day by day with each symbol's last close and first bar at hand: contiguous memory access.
-        let mut prev: Vec<Option<Price>> = vec![None; n];
-        let mut first: Vec<Option<usize>> = vec![None; n];
-        for d in 0..self.n_dates() {
-            // On an ex-date the limits come from the ex-rights reference price, not the close.
-            for a in self.actions_on(d) {
-                if let Some(pc) = prev[a.sid as usize] {
-                    prev[a.sid as usize] = Some(a.action.reference_price(pc));
-                }
-            }
-            let date = self.dates[d];
-            // The day's rule of a seasoned name depends only on its board and ST flag: look
-            // each up once a day, not once a cell (the calendar walks dated rules).
-            let mut seasoned: [[Option<DailyLimit>; 2]; 4] = [[None; 2]; 4];
-            for s in 0..n {
-                let i = d * n + s;
-                let f = self.flags[i];
-                if f & flag::PRESENT == 0 {
-                    continue;
-                }
-                let listed_at = *first[s].get_or_insert(d);
-                if f & flag::EXPLICIT_LIMITS == 0 {
-                    let (board, st) = (self.boards[s], f & flag::ST != 0);
-                    let rule = match listing_at(&self.dates, listed_at, d) {
-                        Listing::New { day, .. } if day < NEW_LISTING_DAYS => {
-                            rules.daily_limit(date, board, st, listing_at(&self.dates, listed_at, d))
-                        }
-                        _ => *seasoned[board_index(board)][st as usize]
-                            .get_or_insert_with(|| rules.daily_limit(date, board, st, Listing::Seasoned)),
-                    };
-                    (self.limit_up[i], self.limit_down[i]) = rule.prices(prev[s], self.open[i]);
-                }
-                prev[s] = Some(self.close[i]);
+        if n == 0 {
+            return;
+        }
+        // Symbols are independent: each thread takes a range of them, and gets that range of
+        // every day's limit row.
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 4).min(n.div_ceil(256));
+        let per = n.div_ceil(threads);
+        let mut rows: Vec<Vec<(&mut [Price], &mut [Price])>> = (0..threads).map(|_| Vec::new()).collect();
+        for (up, down) in self.limit_up.chunks_mut(n).zip(self.limit_down.chunks_mut(n)) {
+            for ((u, d), r) in up.chunks_mut(per).zip(down.chunks_mut(per)).zip(rows.iter_mut()) {
+                r.push((u, d));
             }
         }
+        let cells = Cells {
+            dates: &self.dates,
+            boards: &self.boards,
+            flags: &self.flags,
+            open: &self.open,
+            close: &self.close,
+            actions: &self.actions,
+            n,
+        };
+        std::thread::scope(|s| {
+            let mut ranges = rows.into_iter().enumerate();
+            let first = ranges.next();
+            for (k, r) in ranges {
+                let cells = &cells;
+                s.spawn(move || cells.derive(k * per, r, rules));
+            }
+            if let Some((k, r)) = first {
+                cells.derive(k * per, r, rules);
+            }
+        });
     }
 
     /// Where `sid` stands in its listing life on `day`, as [`Panel::derive_limits`] sees it.
@@ -171,6 +169,62 @@ impl Panel {
         match (0..=day.min(self.n_dates().saturating_sub(1))).find(|&d| self.is_present(d, sid)) {
             Some(first) => listing_at(&self.dates, first, day),
             None => Listing::Seasoned,
+        }
+    }
+}
+
+/// What deriving limits reads of a panel.
+struct Cells<'a> {
+    dates: &'a [NaiveDate],
+    boards: &'a [Board],
+    flags: &'a [u8],
+    open: &'a [Price],
+    close: &'a [Price],
+    actions: &'a [crate::actions::DayAction],
+    n: usize,
+}
+
+impl Cells<'_> {
+    /// [`Panel::derive_limits`] for the symbols from `from` on: `rows` holds their limit-up and
+    /// limit-down on each day.
+    fn derive(&self, from: usize, rows: Vec<(&mut [Price], &mut [Price])>, rules: &LimitRules) {
+        let width = rows.first().map_or(0, |(u, _)| u.len());
+        // Day by day with each symbol's last close and first bar at hand: contiguous memory access.
+        let mut prev: Vec<Option<Price>> = vec![None; width];
+        let mut first: Vec<Option<usize>> = vec![None; width];
+        let mut actions = self.actions.iter().peekable();
+        for (d, (up, down)) in rows.into_iter().enumerate() {
+            // On an ex-date the limits come from the ex-rights reference price, not the close.
+            while let Some(a) = actions.next_if(|a| a.day as usize <= d) {
+                let s = (a.sid as usize).wrapping_sub(from);
+                if let Some(Some(pc)) = prev.get(s).copied() {
+                    prev[s] = Some(a.action.reference_price(pc));
+                }
+            }
+            let date = self.dates[d];
+            // The day's rule of a seasoned name depends only on its board and ST flag: look
+            // each up once a day, not once a cell (the calendar walks dated rules).
+            let mut seasoned: [[Option<DailyLimit>; 2]; 4] = [[None; 2]; 4];
+            for s in 0..width {
+                let i = d * self.n + from + s;
+                let f = self.flags[i];
+                if f & flag::PRESENT == 0 {
+                    continue;
+                }
+                let listed_at = *first[s].get_or_insert(d);
+                if f & flag::EXPLICIT_LIMITS == 0 {
+                    let (board, st) = (self.boards[from + s], f & flag::ST != 0);
+                    let rule = match listing_at(self.dates, listed_at, d) {
+                        Listing::New { day, .. } if day < NEW_LISTING_DAYS => {
+                            rules.daily_limit(date, board, st, listing_at(self.dates, listed_at, d))
+                        }
+                        _ => *seasoned[board_index(board)][st as usize]
+                            .get_or_insert_with(|| rules.daily_limit(date, board, st, Listing::Seasoned)),
+                    };
+                    (up[s], down[s]) = rule.prices(prev[s], self.open[i]);
+                }
+                prev[s] = Some(self.close[i]);
+            }
         }
     }
 }

@@ -66,13 +66,23 @@ pub fn load_parquet(
     calendar: Option<&Calendar>,
     rules: &LimitRules,
 ) -> Result<Panel, DataError> {
+    let (cols, layout) = columns(path, prices)?;
+    if let Some(panel) = crate::parquet_direct::load(path, &cols, layout, calendar, rules) {
+        return Ok(panel);
+    }
+    load_rows(path, &cols, layout, calendar, rules)
+}
+
+fn open(path: &Path, file: &str) -> Result<SerializedFileReader<std::fs::File>, DataError> {
+    let f = std::fs::File::open(path).map_err(|source| DataError::Open { file: file.to_string(), source })?;
+    SerializedFileReader::new(f)
+        .map_err(|e| DataError::Format { file: file.to_string(), message: format!("cannot read Parquet: {e}") })
+}
+
+/// Where each field's column is in the file, and the layout of its rows.
+pub(crate) fn columns(path: &Path, prices: PriceMode) -> Result<([Option<usize>; FIELDS.len()], Layout), DataError> {
     let file = path.display().to_string();
-    let fail = |e: parquet::errors::ParquetError| DataError::Format {
-        file: file.clone(),
-        message: format!("cannot read Parquet: {e}"),
-    };
-    let f = std::fs::File::open(path).map_err(|source| DataError::Open { file: file.clone(), source })?;
-    let reader = SerializedFileReader::new(f).map_err(fail)?;
+    let reader = open(path, &file)?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
     let names: Vec<String> = (0..schema.num_columns()).map(|i| schema.column(i).name().to_lowercase()).collect();
     let mut cols = [None; FIELDS.len()];
@@ -94,6 +104,20 @@ pub fn load_parquet(
         unit: Unit::Row,
         prices,
     };
+    Ok((cols, layout))
+}
+
+/// Load the file row group by row group through the crate's column readers, each row checked
+/// (the general reader: every type and encoding, and the exact place of an error).
+pub(crate) fn load_rows(
+    path: &Path,
+    cols: &[Option<usize>; FIELDS.len()],
+    layout: Layout,
+    calendar: Option<&Calendar>,
+    rules: &LimitRules,
+) -> Result<Panel, DataError> {
+    let file = path.display().to_string();
+    let reader = open(path, &file)?;
     // First row of each row group.
     let groups = reader.num_row_groups();
     let mut first_row = Vec::with_capacity(groups + 1);
@@ -108,7 +132,7 @@ pub fn load_parquet(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, cols, file, first_row) = (&next, &cols, &file, &first_row);
+            let (next, file, first_row) = (&next, &file, &first_row);
             // One reader per thread: readers of one `File` share its offset, and would race.
             let own = std::fs::File::open(path)
                 .map_err(|e| e.to_string())
@@ -444,36 +468,26 @@ fn read_column(r: ColumnReader, descr: &ColumnDescriptor, n: usize, k: usize) ->
             }
             i32::MIN
         };
+        let date_kind =
+            DateKind::of(descr).ok_or_else(|| format!("{} (write dates as DATE, TIMESTAMP or text)", unsupported()))?;
         let days: Vec<i32> = match r {
             ColumnReader::Int32ColumnReader(r) => {
                 let v: Vec<Option<i32>> = values!(r, i32);
-                let is_date = matches!(logical, Some(LogicalType::Date));
                 v.into_iter()
                     .enumerate()
                     .map(|(row, x)| match x {
-                        Some(x) if is_date => EPOCH_DAY.checked_add(x).unwrap_or_else(|| note(row, x.to_string())),
-                        Some(x) => ymd_int(x as i64).unwrap_or_else(|| note(row, x.to_string())),
+                        Some(x) => date_kind.int(x as i64).unwrap_or_else(|| note(row, x.to_string())),
                         None => note(row, "null".into()),
                     })
                     .collect()
             }
             ColumnReader::Int64ColumnReader(r) => {
                 let v: Vec<Option<i64>> = values!(r, i64);
-                let per_day: Option<i64> = match logical {
-                    Some(LogicalType::Timestamp { unit: TimeUnit::MILLIS(_), .. }) => Some(86_400_000),
-                    Some(LogicalType::Timestamp { unit: TimeUnit::MICROS(_), .. }) => Some(86_400_000_000),
-                    Some(LogicalType::Timestamp { unit: TimeUnit::NANOS(_), .. }) => Some(86_400_000_000_000),
-                    _ => None,
-                };
                 v.into_iter()
                     .enumerate()
-                    .map(|(row, x)| match (x, per_day) {
-                        (Some(x), Some(p)) => i32::try_from(x.div_euclid(p))
-                            .ok()
-                            .and_then(|d| EPOCH_DAY.checked_add(d))
-                            .unwrap_or_else(|| note(row, x.to_string())),
-                        (Some(x), None) => ymd_int(x).unwrap_or_else(|| note(row, x.to_string())),
-                        (None, _) => note(row, "null".into()),
+                    .map(|(row, x)| match x {
+                        Some(x) => date_kind.int(x).unwrap_or_else(|| note(row, x.to_string())),
+                        None => note(row, "null".into()),
                     })
                     .collect()
             }
@@ -482,9 +496,7 @@ fn read_column(r: ColumnReader, descr: &ColumnDescriptor, n: usize, k: usize) ->
                 v.into_iter()
                     .enumerate()
                     .map(|(row, x)| match x {
-                        Some(b) => crate::parse::parse_date(b.data().trim_ascii())
-                            .or_else(|| crate::parse::parse_date(b.data().get(..10).unwrap_or(b"")))
-                            .map(day_number)
+                        Some(b) => day_of_text(b.data())
                             .unwrap_or_else(|| note(row, String::from_utf8_lossy(b.data()).into_owned())),
                         None => note(row, "null".into()),
                     })
@@ -510,6 +522,59 @@ fn spread<T>(vals: Vec<T>, defs: Option<&Vec<i16>>, n: usize) -> Vec<Option<T>> 
             out
         }
     }
+}
+
+/// How the values of a date column become day numbers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DateKind {
+    /// `DATE`: days since 1970-01-01.
+    Days,
+    /// `TIMESTAMP`: this many units a day since 1970-01-01.
+    Timestamp(i64),
+    /// Any other integer: `YYYYMMDD`.
+    Ymd,
+    /// Text: `YYYY-MM-DD` or `YYYYMMDD`, with or without a time after it.
+    Text,
+}
+
+impl DateKind {
+    /// The kind of a date column; `None` for a type dates cannot be written in.
+    pub(crate) fn of(descr: &ColumnDescriptor) -> Option<DateKind> {
+        let logical = descr.logical_type();
+        Some(match descr.physical_type() {
+            parquet::basic::Type::INT32 if matches!(logical, Some(LogicalType::Date)) => DateKind::Days,
+            parquet::basic::Type::INT64 => match logical {
+                Some(LogicalType::Timestamp { unit: TimeUnit::MILLIS(_), .. }) => DateKind::Timestamp(86_400_000),
+                Some(LogicalType::Timestamp { unit: TimeUnit::MICROS(_), .. }) => DateKind::Timestamp(86_400_000_000),
+                Some(LogicalType::Timestamp { unit: TimeUnit::NANOS(_), .. }) => {
+                    DateKind::Timestamp(86_400_000_000_000)
+                }
+                _ => DateKind::Ymd,
+            },
+            parquet::basic::Type::INT32 => DateKind::Ymd,
+            parquet::basic::Type::BYTE_ARRAY => DateKind::Text,
+            _ => return None,
+        })
+    }
+
+    /// The day number of an integer value (`None`: not a date; never for text).
+    pub(crate) fn int(self, x: i64) -> Option<i32> {
+        match self {
+            DateKind::Days => i32::try_from(x).ok().and_then(|d| EPOCH_DAY.checked_add(d)),
+            DateKind::Timestamp(per_day) => {
+                i32::try_from(x.div_euclid(per_day)).ok().and_then(|d| EPOCH_DAY.checked_add(d))
+            }
+            DateKind::Ymd => ymd_int(x),
+            DateKind::Text => None,
+        }
+    }
+}
+
+/// The day number of a text date (a time after the date is ignored).
+pub(crate) fn day_of_text(b: &[u8]) -> Option<i32> {
+    crate::parse::parse_date(b.trim_ascii())
+        .or_else(|| crate::parse::parse_date(b.get(..10).unwrap_or(b"")))
+        .map(day_number)
 }
 
 /// An integer `YYYYMMDD` as a day number.

@@ -302,14 +302,7 @@ impl Part {
         if let Some(&id) = self.ids.get(sym) {
             return Ok(id);
         }
-        let what = if sym.chars().any(char::is_control) {
-            Some("a control character")
-        } else if sym.chars().any(char::is_whitespace) {
-            Some("a space")
-        } else {
-            None
-        };
-        if let Some(what) = what {
+        if let Some(what) = symbol_flaw(sym) {
             return Err(DataError::SymbolChars {
                 at: self.at(line).place(),
                 column: column.to_string(),
@@ -393,6 +386,18 @@ impl Part {
     /// Date, symbol and line of the last row stored.
     pub(crate) fn last_key(&self) -> Option<(i32, &str, u64)> {
         self.prev_sym.map(|s| (self.last_date, self.names[s as usize].as_str(), self.prev_line))
+    }
+}
+
+/// What makes a symbol unusable, if anything: a control character or a space (an empty
+/// symbol or one that is not UTF-8 is refused before).
+pub(crate) fn symbol_flaw(sym: &str) -> Option<&'static str> {
+    if sym.chars().any(char::is_control) {
+        Some("a control character")
+    } else if sym.chars().any(char::is_whitespace) {
+        Some("a space")
+    } else {
+        None
     }
 }
 

@@ -1,0 +1,743 @@
+//! The direct Parquet reader: row groups decoded straight into the panel, on every core.
+//!
+//! The general reader ([`crate::parquet_bars`]) reads every row into intermediate columns and
+//! then scatters them into the panel, which costs twice the memory traffic and, worse, twice
+//! the fresh memory (whose first touch is a page fault per 4 KiB). This one reads each file in
+//! two passes over its row groups:
+//!
+//! 1. the date and symbol columns only (small: dictionary-encoded in every common writer), to
+//!    learn the panel's dates and symbols, each distinct value checked once;
+//! 2. every column again, each row checked by the same rules ([`crate::bulk::check_row`]) and
+//!    written to its cell. The panel is cut into bands of days, each behind a lock, so workers
+//!    write disjoint parts of it without `unsafe`; input sorted by date takes one lock per
+//!    band and row group.
+//!
+//! It accepts exactly what the general reader accepts and builds the same panel (a test
+//! compares them on files written every way). Whenever it meets something it does not handle
+//! (an encoding it does not decode, a bad value, a duplicate, a calendar mismatch), it gives
+//! up and the general reader reads the file, which reports the exact row of an error.
+
+use crate::assemble::carry_factors;
+use crate::calendar::Calendar;
+use crate::panel::Panel;
+use crate::parquet_bars::{day_of_text, DateKind};
+use crate::parquet_pages::{read_f64, read_keys, Keys, Scratch, NULL};
+use crate::rows::{from_day_number, symbol_flaw, FxMap, Layout};
+use janus_core::{Board, LimitRules, Price};
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const DATE: usize = 0;
+const SYMBOL: usize = 1;
+/// Column slots, as in [`crate::parquet_bars`]: date, symbol, open, high, low, close, volume,
+/// amount, vwap, limit_up, limit_down, paused, is_st, adj_factor.
+const SLOTS: usize = 14;
+
+/// Cells per band: big enough that sorted input rarely changes band, small enough that two
+/// workers rarely want the same one.
+const BAND_CELLS: usize = 1 << 16;
+
+/// Read the file at `path` (whose columns are at `cols`) into a panel; `None` when the general
+/// reader must do it.
+pub(crate) fn load(
+    path: &Path,
+    cols: &[Option<usize>; SLOTS],
+    layout: Layout,
+    calendar: Option<&Calendar>,
+    rules: &LimitRules,
+) -> Option<Panel> {
+    // A lone limit column is checked, but not used, by the general reader.
+    if cols[9].is_some() != cols[10].is_some() {
+        return None;
+    }
+    let open = || SerializedFileReader::new(std::fs::File::open(path).ok()?).ok();
+    let first = open()?;
+    let groups = first.num_row_groups();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(groups.max(1));
+    // One reader per worker: readers of one `File` share its offset.
+    let mut readers = vec![first];
+    for _ in 1..threads {
+        readers.push(open()?);
+    }
+
+    // Pass 1: the dates and symbols of every row group.
+    let seen: Vec<Mutex<Option<Seen>>> = (0..groups).map(|_| Mutex::new(None)).collect();
+    let ok = for_each_group(&readers, groups, |reader, g, work| {
+        let s = keys_of(reader, g, cols, work)?;
+        *seen[g].lock().ok()? = Some(s);
+        Some(())
+    });
+    if !ok {
+        return None;
+    }
+    let (mut days, mut names) = (Vec::new(), Vec::new());
+    for s in seen {
+        let s = s.into_inner().ok()??;
+        days.extend(s.days);
+        names.extend(s.symbols);
+    }
+    days.sort_unstable();
+    days.dedup();
+    names.sort_unstable();
+    names.dedup();
+    let (&min_date, &max_date) = (days.first()?, days.last()?);
+    // Symbols differing only in case: the general reader names both.
+    let mut lower: Vec<String> = names.iter().map(|s| s.to_lowercase()).collect();
+    lower.sort_unstable();
+    if lower.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let dates: Vec<chrono::NaiveDate> = days.iter().map(|&d| from_day_number(d)).collect();
+    if let Some(cal) = calendar {
+        let complete = |first, last| cal.days_between(first, last).all(|(d, _)| dates.binary_search(&d).is_ok());
+        if !dates.iter().all(|&d| cal.contains(d)) || !complete(dates[0], dates[dates.len() - 1]) {
+            return None;
+        }
+    }
+    let (n_dates, n_sym) = (dates.len(), names.len());
+    let n_cells = n_dates.checked_mul(n_sym).filter(|&n| n <= u32::MAX as usize)?;
+    let mut day_of = vec![u32::MAX; (max_date - min_date) as usize + 1];
+    for (k, &d) in days.iter().enumerate() {
+        day_of[(d - min_date) as usize] = k as u32;
+    }
+    let rank: FxMap<&[u8], u32> = names.iter().enumerate().map(|(k, s)| (s.as_bytes(), k as u32)).collect();
+    let at = Cells { day_of: &day_of, min_date, n_sym: n_sym as u32, rank: &rank };
+
+    // The panel with its fill values.
+    let adj_on = layout.adj;
+    let [mut open_, mut high, mut low, mut close, mut up, mut down] =
+        [(); 6].map(|_| crate::memory::filled(n_cells, Price::ZERO));
+    let (mut volume, mut amount, mut flags) = (
+        crate::memory::filled(n_cells, 0.0),
+        crate::memory::filled(n_cells, f64::NAN),
+        crate::memory::filled(n_cells, 0u8),
+    );
+    let mut adj = if adj_on { crate::memory::filled(n_cells, f64::NAN) } else { Vec::new() };
+
+    // Pass 2: every row into its cell.
+    let band_days = (BAND_CELLS / n_sym.max(1)).max(1);
+    let per_band = band_days * n_sym;
+    let mut adj_bands = adj.chunks_mut(per_band);
+    let bands: Vec<Mutex<Band<'_>>> = open_
+        .chunks_mut(per_band)
+        .zip(high.chunks_mut(per_band))
+        .zip(low.chunks_mut(per_band))
+        .zip(close.chunks_mut(per_band))
+        .zip(up.chunks_mut(per_band))
+        .zip(down.chunks_mut(per_band))
+        .zip(volume.chunks_mut(per_band))
+        .zip(amount.chunks_mut(per_band))
+        .zip(flags.chunks_mut(per_band))
+        .map(|((((((((open, high), low), close), up), down), volume), amount), flags)| {
+            let adj = adj_bands.next().unwrap_or_default();
+            Mutex::new(Band { open, high, low, close, up, down, volume, amount, flags, adj })
+        })
+        .collect();
+    let ok = for_each_group(&readers, groups, |reader, g, work| {
+        write_group(reader, g, cols, layout, &at, &bands, per_band, work)
+    });
+    drop(bands);
+    if !ok {
+        return None;
+    }
+    if adj_on {
+        carry_factors(&mut adj, n_sym);
+    }
+    let boards = names.iter().map(|s| Board::from_symbol(s)).collect();
+    let mut p = Panel {
+        dates,
+        symbols: names,
+        boards,
+        open: open_,
+        high,
+        low,
+        close,
+        volume,
+        amount,
+        limit_up: up,
+        limit_down: down,
+        flags,
+        adj_factor: adj,
+        actions: Vec::new(),
+    };
+    p.derive_limits(rules);
+    Some(p)
+}
+
+/// Run `f` on every row group, on one worker per reader; false if any call gave `None` (the
+/// others stop at their next group).
+fn for_each_group<F>(readers: &[SerializedFileReader<std::fs::File>], groups: usize, f: F) -> bool
+where
+    F: Fn(&SerializedFileReader<std::fs::File>, usize, &mut Work) -> Option<()> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for reader in readers {
+            let (next, failed, f) = (&next, &failed, &f);
+            s.spawn(move || {
+                let mut work = Work::default();
+                while !failed.load(Ordering::Relaxed) {
+                    let g = next.fetch_add(1, Ordering::Relaxed);
+                    if g >= groups {
+                        return;
+                    }
+                    if f(reader, g, &mut work).is_none() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    !failed.load(Ordering::Relaxed)
+}
+
+/// Buffers a worker reuses from row group to row group.
+#[derive(Default)]
+struct Work {
+    pages: Scratch,
+    date: Keys,
+    symbol: Keys,
+    /// Per row: its cell.
+    cells: Vec<u32>,
+    /// Per key: its panel day, or its symbol's rank.
+    key_day: Vec<u32>,
+    key_rank: Vec<u32>,
+    /// Per numeric slot: the row group's values.
+    numbers: Vec<Vec<f64>>,
+    used: Vec<bool>,
+}
+
+/// The distinct dates (day numbers) and symbols of one row group.
+struct Seen {
+    days: Vec<i32>,
+    symbols: Vec<String>,
+}
+
+/// Read the date and symbol columns of row group `g` into `work.date` and `work.symbol`;
+/// returns the number of rows.
+fn read_key_columns(
+    rg: &dyn RowGroupReader,
+    cols: &[Option<usize>; SLOTS],
+    work: &mut Work,
+) -> Option<(usize, DateKind)> {
+    let n = usize::try_from(rg.metadata().num_rows()).ok()?;
+    let (date_col, sym_col) = (cols[DATE]?, cols[SYMBOL]?);
+    let date_descr = rg.metadata().column(date_col).column_descr_ptr();
+    let sym_descr = rg.metadata().column(sym_col).column_descr_ptr();
+    if sym_descr.physical_type() != parquet::basic::Type::BYTE_ARRAY {
+        return None;
+    }
+    let kind = DateKind::of(&date_descr)?;
+    read_keys(&mut *rg.get_column_page_reader(date_col).ok()?, &date_descr, n, &mut work.pages, &mut work.date)?;
+    read_keys(&mut *rg.get_column_page_reader(sym_col).ok()?, &sym_descr, n, &mut work.pages, &mut work.symbol)?;
+    Some((n, kind))
+}
+
+/// The day number of key `i` of a date column.
+fn key_day(keys: &Keys, i: usize, kind: DateKind) -> Option<i32> {
+    match kind {
+        DateKind::Text => day_of_text(keys.texts.get(i)?),
+        _ => kind.int(*keys.ints.get(i)?),
+    }
+}
+
+/// Mark the keys some row holds; `None` if a row holds a null.
+fn mark_used(keys: &Keys, used: &mut Vec<bool>) -> Option<()> {
+    used.clear();
+    used.resize(keys.ints.len() + keys.texts.len(), false);
+    for &k in &keys.rows {
+        *used.get_mut(if k == NULL { return None } else { k as usize })? = true;
+    }
+    Some(())
+}
+
+/// Pass 1 on row group `g`: its dates and symbols, each checked.
+fn keys_of(
+    reader: &SerializedFileReader<std::fs::File>,
+    g: usize,
+    cols: &[Option<usize>; SLOTS],
+    work: &mut Work,
+) -> Option<Seen> {
+    let rg = reader.get_row_group(g).ok()?;
+    let (_, kind) = read_key_columns(&*rg, cols, work)?;
+    mark_used(&work.date, &mut work.used)?;
+    let mut days = Vec::new();
+    for (i, _) in work.used.iter().enumerate().filter(|(_, u)| **u) {
+        days.push(key_day(&work.date, i, kind)?);
+    }
+    days.sort_unstable();
+    days.dedup();
+    mark_used(&work.symbol, &mut work.used)?;
+    let mut names: Vec<&[u8]> =
+        work.symbol.texts.iter().zip(&work.used).filter(|(_, u)| **u).map(|(t, _)| &t[..]).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut symbols = Vec::with_capacity(names.len());
+    for raw in names {
+        match std::str::from_utf8(raw) {
+            Ok(s) if !s.is_empty() && symbol_flaw(s).is_none() => symbols.push(s.to_string()),
+            _ => return None,
+        }
+    }
+    Some(Seen { days, symbols })
+}
+
+/// Where rows go: panel day of a day number, rank of a symbol.
+struct Cells<'a> {
+    day_of: &'a [u32],
+    min_date: i32,
+    n_sym: u32,
+    rank: &'a FxMap<&'a [u8], u32>,
+}
+
+/// The panel's columns over a run of days, behind one lock.
+struct Band<'a> {
+    open: &'a mut [Price],
+    high: &'a mut [Price],
+    low: &'a mut [Price],
+    close: &'a mut [Price],
+    up: &'a mut [Price],
+    down: &'a mut [Price],
+    volume: &'a mut [f64],
+    amount: &'a mut [f64],
+    flags: &'a mut [u8],
+    /// Empty when the file has no factors.
+    adj: &'a mut [f64],
+}
+
+impl Band<'_> {
+    /// Write a row to cell `k` of the band; false if the cell has one already (a duplicate).
+    #[inline]
+    fn put(&mut self, k: usize, row: &crate::bulk::Row) -> bool {
+        if self.flags[k] != 0 {
+            return false;
+        }
+        self.flags[k] = row.flags;
+        self.open[k] = row.open;
+        self.high[k] = row.high;
+        self.low[k] = row.low;
+        self.close[k] = row.close;
+        self.up[k] = row.limit_up;
+        self.down[k] = row.limit_down;
+        self.volume[k] = row.volume;
+        self.amount[k] = row.amount;
+        if let Some(a) = self.adj.get_mut(k) {
+            *a = row.adj;
+        }
+        true
+    }
+}
+
+/// Pass 2 on row group `g`: every row checked and written to its cell.
+#[allow(clippy::too_many_arguments)]
+fn write_group(
+    reader: &SerializedFileReader<std::fs::File>,
+    g: usize,
+    cols: &[Option<usize>; SLOTS],
+    layout: Layout,
+    at: &Cells<'_>,
+    bands: &[Mutex<Band<'_>>],
+    per_band: usize,
+    work: &mut Work,
+) -> Option<()> {
+    let rg = reader.get_row_group(g).ok()?;
+    let (n, kind) = read_key_columns(&*rg, cols, work)?;
+    // Each key's day and rank, then each row's cell.
+    let date_keys = work.date.ints.len() + work.date.texts.len();
+    work.key_day.clear();
+    work.key_day.extend((0..date_keys).map(|i| {
+        key_day(&work.date, i, kind)
+            .and_then(|d| at.day_of.get(usize::try_from(d - at.min_date).ok()?).copied())
+            .unwrap_or(u32::MAX)
+    }));
+    work.key_rank.clear();
+    work.key_rank.extend(work.symbol.texts.iter().map(|t| at.rank.get(&t[..]).copied().unwrap_or(u32::MAX)));
+    work.cells.clear();
+    for (&d, &s) in work.date.rows.iter().zip(&work.symbol.rows) {
+        let (day, rank) = (*work.key_day.get(d as usize)?, *work.key_rank.get(s as usize)?);
+        if day == u32::MAX || rank == u32::MAX {
+            return None;
+        }
+        work.cells.push(day * at.n_sym + rank);
+    }
+    // The numbers, column by column.
+    work.numbers.resize_with(SLOTS, Vec::new);
+    for (col, out) in cols.iter().zip(work.numbers.iter_mut()).skip(2) {
+        out.clear();
+        if let Some(c) = *col {
+            let descr = rg.metadata().column(c).column_descr_ptr();
+            let mut pages = rg.get_column_page_reader(c).ok()?;
+            read_f64(&mut *pages, &descr, n, &mut work.pages, out)?;
+        }
+    }
+    let num = |k: usize| cols[k].map(|_| work.numbers[k].as_slice());
+    let columns = crate::bulk::Columns {
+        open: num(2)?,
+        high: num(3)?,
+        low: num(4)?,
+        close: num(5)?,
+        volume: num(6)?,
+        amount: num(7),
+        vwap: num(8),
+        limit_up: num(9),
+        limit_down: num(10),
+        paused: num(11),
+        is_st: num(12),
+        adj: num(13),
+    };
+    let mut held: Option<(usize, std::sync::MutexGuard<'_, Band<'_>>)> = None;
+    for (r, &cell) in work.cells.iter().enumerate() {
+        let row = crate::bulk::check_row(&columns, r, layout.prices)?;
+        let (cell, b) = (cell as usize, cell as usize / per_band);
+        if !matches!(&held, Some((h, _)) if *h == b) {
+            // One lock at a time: release the last band before taking the next.
+            drop(held.take());
+            held = Some((b, bands.get(b)?.lock().ok()?));
+        }
+        let (_, band) = held.as_mut()?;
+        if !band.put(cell - b * per_band, &row) {
+            return None;
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The direct reader against the general one, on files written every way the `parquet`
+    //! crate can: both must give the same panel, or the direct one must step aside.
+
+    use super::*;
+    use crate::panel::flag;
+    use crate::parquet_bars::{columns, load_parquet, load_rows};
+    use crate::{generate, GenConfig, PriceMode};
+    use parquet::basic::Compression;
+    use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
+    use parquet::file::properties::{WriterProperties, WriterVersion};
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Dates {
+        Date32,
+        Ymd32,
+        Micros,
+        Text,
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Prices {
+        Double,
+        Float,
+        Decimal,
+    }
+
+    /// How a test file is written.
+    #[derive(Clone, Copy, Debug)]
+    struct Style {
+        dates: Dates,
+        prices: Prices,
+        /// Every column optional (pandas), with some nulls where a null means something.
+        nullable: bool,
+        /// Rows symbol by symbol, newest first (tushare's order).
+        unsorted: bool,
+        /// Flags as 0/1 integers instead of booleans.
+        int_flags: bool,
+        dictionary: bool,
+        v2: bool,
+        compression: Compression,
+        rows_per_group: usize,
+        /// Small pages: many pages per chunk, and dictionaries that overflow into plain pages.
+        small_pages: bool,
+    }
+
+    const BASE: Style = Style {
+        dates: Dates::Date32,
+        prices: Prices::Double,
+        nullable: false,
+        unsorted: false,
+        int_flags: false,
+        dictionary: true,
+        v2: false,
+        compression: Compression::SNAPPY,
+        rows_per_group: 1 << 20,
+        small_pages: false,
+    };
+
+    /// A market with a bit of everything: suspensions, ST names, explicit limits on some
+    /// bars, unknown amounts and changing adjustment factors.
+    fn market() -> Panel {
+        let mut p =
+            generate(&GenConfig { n_symbols: 23, n_days: 60, seed: 5, ..GenConfig::default() }, &LimitRules::default());
+        let n = p.n_symbols();
+        let mut last = vec![1.0; n];
+        p.adj_factor = (0..p.flags.len())
+            .map(|i| {
+                if p.flags[i] & flag::PRESENT != 0 && i % 11 == 0 {
+                    last[i % n] *= 1.1;
+                }
+                last[i % n]
+            })
+            .collect();
+        for i in 0..p.flags.len() {
+            if p.flags[i] & flag::PRESENT == 0 {
+                continue;
+            }
+            if i % 13 == 0 && p.limit_up[i].is_positive() {
+                p.flags[i] |= flag::EXPLICIT_LIMITS;
+            }
+            if i % 17 == 0 {
+                p.amount[i] = f64::NAN;
+            }
+        }
+        p
+    }
+
+    fn write(p: &Panel, path: &Path, st: Style) {
+        let n = p.n_symbols();
+        let mut rows: Vec<usize> = (0..p.flags.len()).filter(|&i| p.flags[i] & flag::PRESENT != 0).collect();
+        if st.unsorted {
+            rows.sort_by_key(|&i| (i % n, std::cmp::Reverse(i / n)));
+        }
+        let req = if st.nullable { "optional" } else { "required" };
+        let date = match st.dates {
+            Dates::Date32 => "int32 date (DATE)",
+            Dates::Ymd32 => "int32 date",
+            Dates::Micros => "int64 date (TIMESTAMP(MICROS,false))",
+            Dates::Text => "binary date (UTF8)",
+        };
+        let price = match st.prices {
+            Prices::Double => "double",
+            Prices::Float => "float",
+            Prices::Decimal => "int64",
+        };
+        let dec = if matches!(st.prices, Prices::Decimal) { " (DECIMAL(18,2))" } else { "" };
+        let flag_type = if st.int_flags { "int32" } else { "boolean" };
+        let mut message = format!("message m {{\n {req} {date};\n {req} binary symbol (UTF8);\n");
+        for f in ["open", "high", "low", "close"] {
+            message.push_str(&format!(" {req} {price} {f}{dec};\n"));
+        }
+        message.push_str(&format!(
+            " {req} double volume;\n optional double amount;\n {req} {flag_type} paused;\n {req} {flag_type} is_st;\n \
+             optional {price} limit_up{dec};\n optional {price} limit_down{dec};\n optional double adj_factor;\n}}"
+        ));
+        let schema = Arc::new(parquet::schema::parser::parse_message_type(&message).unwrap());
+        let mut props = WriterProperties::builder()
+            .set_compression(st.compression)
+            .set_dictionary_enabled(st.dictionary)
+            .set_writer_version(if st.v2 { WriterVersion::PARQUET_2_0 } else { WriterVersion::PARQUET_1_0 });
+        if st.small_pages {
+            props = props.set_data_page_size_limit(512).set_dictionary_page_size_limit(256).set_write_batch_size(64);
+        }
+        let mut w =
+            SerializedFileWriter::new(std::fs::File::create(path).unwrap(), schema, Arc::new(props.build())).unwrap();
+        for rows in rows.chunks(st.rows_per_group) {
+            let mut rg = w.next_row_group().unwrap();
+            let all = vec![1i16; rows.len()];
+            let defs = |has: &dyn Fn(usize) -> bool| -> Vec<i16> { rows.iter().map(|&i| has(i) as i16).collect() };
+            let req_defs = st.nullable.then_some(all.as_slice());
+            let mut k = 0;
+            while let Some(mut col) = rg.next_column().unwrap() {
+                let explicit = |i: usize| p.flags[i] & flag::EXPLICIT_LIMITS != 0;
+                // Prices of the cells where `has`, as the style writes them.
+                let prices = |col: &mut parquet::file::writer::SerializedColumnWriter<'_>,
+                              get: &dyn Fn(usize) -> Price,
+                              has: &dyn Fn(usize) -> bool,
+                              d: Option<&[i16]>| {
+                    let cells: Vec<usize> = rows.iter().copied().filter(|&i| has(i)).collect();
+                    match st.prices {
+                        Prices::Double => {
+                            let v: Vec<f64> = cells.iter().map(|&i| get(i).as_f64()).collect();
+                            col.typed::<DoubleType>().write_batch(&v, d, None).unwrap();
+                        }
+                        Prices::Float => {
+                            let v: Vec<f32> = cells.iter().map(|&i| get(i).as_f64() as f32).collect();
+                            col.typed::<FloatType>().write_batch(&v, d, None).unwrap();
+                        }
+                        Prices::Decimal => {
+                            let v: Vec<i64> = cells.iter().map(|&i| get(i).0 / 100).collect();
+                            col.typed::<Int64Type>().write_batch(&v, d, None).unwrap();
+                        }
+                    }
+                };
+                let flag_col = |col: &mut parquet::file::writer::SerializedColumnWriter<'_>, bit: u8| {
+                    if st.int_flags {
+                        let v: Vec<i32> = rows.iter().map(|&i| (p.flags[i] & bit != 0) as i32).collect();
+                        col.typed::<Int32Type>().write_batch(&v, req_defs, None).unwrap();
+                    } else {
+                        let v: Vec<bool> = rows.iter().map(|&i| p.flags[i] & bit != 0).collect();
+                        col.typed::<BoolType>().write_batch(&v, req_defs, None).unwrap();
+                    }
+                };
+                match k {
+                    0 => {
+                        let day = |i: usize| p.dates[i / n];
+                        match st.dates {
+                            Dates::Date32 | Dates::Ymd32 => {
+                                let v: Vec<i32> = rows
+                                    .iter()
+                                    .map(|&i| match st.dates {
+                                        Dates::Date32 => crate::rows::day_number(day(i)) - 719_163,
+                                        _ => day(i).format("%Y%m%d").to_string().parse().unwrap(),
+                                    })
+                                    .collect();
+                                col.typed::<Int32Type>().write_batch(&v, req_defs, None).unwrap();
+                            }
+                            Dates::Micros => {
+                                let v: Vec<i64> = rows
+                                    .iter()
+                                    .map(|&i| {
+                                        (crate::rows::day_number(day(i)) - 719_163) as i64 * 86_400_000_000
+                                            + 3_600_000_000
+                                    })
+                                    .collect();
+                                col.typed::<Int64Type>().write_batch(&v, req_defs, None).unwrap();
+                            }
+                            Dates::Text => {
+                                let v: Vec<ByteArray> =
+                                    rows.iter().map(|&i| ByteArray::from(day(i).to_string().as_str())).collect();
+                                col.typed::<ByteArrayType>().write_batch(&v, req_defs, None).unwrap();
+                            }
+                        }
+                    }
+                    1 => {
+                        let v: Vec<ByteArray> =
+                            rows.iter().map(|&i| ByteArray::from(p.symbols[i % n].as_str())).collect();
+                        col.typed::<ByteArrayType>().write_batch(&v, req_defs, None).unwrap();
+                    }
+                    2..=5 => {
+                        let column = [&p.open, &p.high, &p.low, &p.close][k - 2];
+                        prices(&mut col, &|i| column[i], &|_| true, req_defs);
+                    }
+                    6 => {
+                        let v: Vec<f64> = rows.iter().map(|&i| p.volume[i]).collect();
+                        col.typed::<DoubleType>().write_batch(&v, req_defs, None).unwrap();
+                    }
+                    7 => {
+                        let v: Vec<f64> = rows.iter().map(|&i| p.amount[i]).filter(|a| !a.is_nan()).collect();
+                        let d = defs(&|i| !p.amount[i].is_nan());
+                        col.typed::<DoubleType>().write_batch(&v, Some(&d), None).unwrap();
+                    }
+                    8 => flag_col(&mut col, flag::PAUSED),
+                    9 => flag_col(&mut col, flag::ST),
+                    10 | 11 => {
+                        let d = defs(&explicit);
+                        let get = |i: usize| if k == 10 { p.limit_up[i] } else { p.limit_down[i] };
+                        prices(&mut col, &get, &explicit, Some(&d));
+                    }
+                    _ => {
+                        // Unchanged factors left out: the reader carries the last one.
+                        let changed = |i: usize| i < n || p.adj_factor[i] != p.adj_factor[i - n] || i.is_multiple_of(5);
+                        let v: Vec<f64> = rows.iter().filter(|&&i| changed(i)).map(|&i| p.adj_factor[i]).collect();
+                        let d = defs(&changed);
+                        col.typed::<DoubleType>().write_batch(&v, Some(&d), None).unwrap();
+                    }
+                }
+                col.close().unwrap();
+                k += 1;
+            }
+            rg.close().unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    /// The direct reader's panel, and the general reader's.
+    fn both(path: &Path) -> (Option<Panel>, Result<Panel, crate::DataError>) {
+        let rules = LimitRules::default();
+        let (cols, layout) = columns(path, PriceMode::Raw).unwrap();
+        (load(path, &cols, layout, None, &rules), load_rows(path, &cols, layout, None, &rules))
+    }
+
+    fn assert_same(a: &Panel, b: &Panel, what: &str) {
+        let bits = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>();
+        assert_eq!((&a.dates, &a.symbols, &a.boards), (&b.dates, &b.symbols, &b.boards), "{what}");
+        assert_eq!((&a.open, &a.high, &a.low, &a.close), (&b.open, &b.high, &b.low, &b.close), "{what}");
+        assert_eq!((&a.limit_up, &a.limit_down, &a.flags), (&b.limit_up, &b.limit_down, &b.flags), "{what}");
+        assert_eq!(bits(&a.volume), bits(&b.volume), "{what}");
+        assert_eq!(bits(&a.amount), bits(&b.amount), "{what}");
+        assert_eq!(bits(&a.adj_factor), bits(&b.adj_factor), "{what}");
+    }
+
+    #[test]
+    fn files_written_every_way_load_directly_into_the_panel_the_general_reader_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = market();
+        let mut styles = vec![BASE];
+        for dates in [Dates::Ymd32, Dates::Micros, Dates::Text] {
+            styles.push(Style { dates, ..BASE });
+        }
+        for prices in [Prices::Float, Prices::Decimal] {
+            styles.push(Style { prices, ..BASE });
+        }
+        for compression in [
+            Compression::UNCOMPRESSED,
+            Compression::ZSTD(Default::default()),
+            Compression::GZIP(Default::default()),
+            Compression::LZ4_RAW,
+        ] {
+            styles.push(Style { compression, ..BASE });
+        }
+        styles.extend([
+            Style { nullable: true, ..BASE },
+            Style { unsorted: true, ..BASE },
+            Style { int_flags: true, ..BASE },
+            Style { dictionary: false, ..BASE },
+            Style { v2: true, ..BASE },
+            Style { v2: true, nullable: true, rows_per_group: 97, ..BASE },
+            Style { small_pages: true, rows_per_group: 97, ..BASE },
+            Style { dictionary: false, dates: Dates::Text, unsorted: true, rows_per_group: 300, ..BASE },
+            Style { rows_per_group: 1, ..BASE },
+        ]);
+        for (k, st) in styles.into_iter().enumerate() {
+            let path = dir.path().join(format!("{k}.parquet"));
+            write(&p, &path, st);
+            let (direct, rows) = both(&path);
+            let rows = rows.unwrap_or_else(|e| panic!("{st:?}: {e}"));
+            let direct = direct.unwrap_or_else(|| panic!("{st:?}: the direct reader stepped aside"));
+            assert_same(&direct, &rows, &format!("{st:?}"));
+            assert!(direct.n_bars() > 1000 && direct.adj_factor.len() == direct.flags.len(), "{st:?}");
+        }
+        // Text that overflows its dictionary in a v2 page goes on in DELTA_BYTE_ARRAY, which only
+        // the general reader decodes.
+        let path = dir.path().join("delta.parquet");
+        write(&p, &path, Style { v2: true, small_pages: true, ..BASE });
+        let (direct, rows) = both(&path);
+        assert!(direct.is_none() && rows.is_ok());
+        let loaded = load_parquet(&path, PriceMode::Raw, None, &LimitRules::default()).unwrap();
+        assert_same(&loaded, &rows.unwrap(), "v2 with DELTA_BYTE_ARRAY");
+    }
+
+    #[test]
+    fn the_direct_reader_steps_aside_for_what_it_must_not_decide() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = market();
+        let n = p.n_symbols();
+        let first = (0..p.flags.len()).find(|&i| p.flags[i] & flag::PRESENT != 0 && i >= 5 * n).unwrap();
+        type Spoil = Box<dyn Fn(&mut Panel)>;
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("an off-tick price", Box::new(move |p: &mut Panel| p.close[first] = Price(p.close[first].0 + 1))),
+            ("high below low", Box::new(move |p: &mut Panel| p.high[first] = Price(p.low[first].0 - 100))),
+            ("a negative volume", Box::new(move |p: &mut Panel| p.volume[first] = -1.0)),
+            ("a symbol with a space", Box::new(|p: &mut Panel| p.symbols[3] = "600 000.SH".into())),
+            ("symbols differing in case", Box::new(|p: &mut Panel| p.symbols[3] = p.symbols[4].to_lowercase())),
+            ("a duplicate row", Box::new(|p: &mut Panel| p.symbols[3] = p.symbols[4].clone())),
+            ("a bad factor", Box::new(move |p: &mut Panel| p.adj_factor[first] = 0.0)),
+        ];
+        for (what, spoil) in cases {
+            let mut bad = p.clone();
+            spoil(&mut bad);
+            let path = dir.path().join("bad.parquet");
+            write(&bad, &path, BASE);
+            let (direct, rows) = both(&path);
+            assert!(direct.is_none(), "{what}: the direct reader took it");
+            let e = rows.map(|_| ()).unwrap_err().to_string();
+            let loaded =
+                load_parquet(&path, PriceMode::Raw, None, &LimitRules::default()).map(|_| ()).unwrap_err().to_string();
+            assert_eq!(loaded, e, "{what}: the error is the general reader's");
+            assert!(e.contains("bad.parquet"), "{what}: {e}");
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Parquet column chunks decoded page by page, for the direct reader ([`crate::parquet_direct`]):
+//! the page reader of the `parquet` crate hands over decompressed pages, and the values are
+//! taken from them here without the crate's record machinery (which copies every value through
+//! its own buffers, and every string into an owned buffer).
+//!
+//! Only flat columns (no repetition, at most one definition level) in the encodings the
+//! common writers use are read: `PLAIN`, `PLAIN_DICTIONARY`/`RLE_DICTIONARY` (with a `PLAIN`
+//! fallback after a full dictionary) and `RLE` booleans, in data pages v1 and v2. Anything
+//! else (or anything malformed) gives `None`, and the caller reads the file with the crate's
+//! column readers instead, which also report errors exactly.
+
+use bytes::Bytes;
+use parquet::basic::{Encoding, LogicalType, Type as Physical};
+use parquet::column::page::{Page, PageReader};
+use parquet::schema::types::ColumnDescriptor;
+
+/// Buffers reused from column to column.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    defs: Vec<u32>,
+    index: Vec<u32>,
+    values: Vec<f64>,
+    dict: Vec<f64>,
+}
+
+/// How a column's numbers become f64, as the row reader converts them.
+#[derive(Clone, Copy)]
+struct Convert {
+    physical: Physical,
+    /// Decimal scale of integer columns (0: none).
+    scale: i32,
+}
+
+impl Convert {
+    fn of(descr: &ColumnDescriptor) -> Option<Convert> {
+        let physical = descr.physical_type();
+        if !matches!(
+            physical,
+            Physical::BOOLEAN | Physical::INT32 | Physical::INT64 | Physical::FLOAT | Physical::DOUBLE
+        ) {
+            return None;
+        }
+        let scale = match descr.logical_type() {
+            Some(LogicalType::Decimal { scale, .. }) => scale,
+            _ => 0,
+        };
+        Some(Convert { physical, scale })
+    }
+
+    #[inline]
+    fn int(self, x: f64) -> f64 {
+        if self.scale > 0 {
+            x / 10f64.powi(self.scale)
+        } else {
+            x
+        }
+    }
+
+    /// `count` PLAIN values from `buf` appended to `out`.
+    fn plain(self, buf: &[u8], count: usize, out: &mut Vec<f64>) -> Option<()> {
+        out.reserve(count);
+        match self.physical {
+            Physical::DOUBLE => {
+                let b = buf.get(..count.checked_mul(8)?)?;
+                out.extend(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))));
+            }
+            Physical::FLOAT => {
+                let b = buf.get(..count.checked_mul(4)?)?;
+                out.extend(b.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))));
+            }
+            Physical::INT32 => {
+                let b = buf.get(..count.checked_mul(4)?)?;
+                out.extend(
+                    b.chunks_exact(4).map(|c| self.int(i32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64)),
+                );
+            }
+            Physical::INT64 => {
+                let b = buf.get(..count.checked_mul(8)?)?;
+                out.extend(
+                    b.chunks_exact(8).map(|c| self.int(i64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f64)),
+                );
+            }
+            Physical::BOOLEAN => {
+                let b = buf.get(..count.div_ceil(8))?;
+                out.extend((0..count).map(|i| ((b[i / 8] >> (i % 8)) & 1) as f64));
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+/// A data page's definition levels (`None` for a required column), its value bytes, encoding
+/// and number of slots (values and nulls).
+struct DataPage<'a> {
+    values: &'a [u8],
+    encoding: Encoding,
+    slots: usize,
+    /// Non-null slots.
+    present: usize,
+}
+
+/// Split a data page into levels and values; the levels of a nullable column go to `defs`
+/// (1 present, 0 null).
+fn data_page<'a>(page: &'a Page, nullable: bool, defs: &mut Vec<u32>) -> Option<DataPage<'a>> {
+    defs.clear();
+    let (values, encoding, slots) = match page {
+        Page::DataPage { buf, num_values, encoding, def_level_encoding, .. } => {
+            let slots = *num_values as usize;
+            let mut at = 0;
+            if nullable {
+                if *def_level_encoding != Encoding::RLE {
+                    return None;
+                }
+                let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+                let levels = buf.get(4..4 + len)?;
+                Hybrid::new(levels, 1).read(slots, defs)?;
+                at = 4 + len;
+            }
+            (buf.get(at..)?, *encoding, slots)
+        }
+        Page::DataPageV2 { buf, num_values, encoding, def_levels_byte_len, rep_levels_byte_len, .. } => {
+            let slots = *num_values as usize;
+            if *rep_levels_byte_len != 0 {
+                return None;
+            }
+            let len = *def_levels_byte_len as usize;
+            if nullable {
+                Hybrid::new(buf.get(..len)?, 1).read(slots, defs)?;
+            }
+            (buf.get(len..)?, *encoding, slots)
+        }
+        Page::DictionaryPage { .. } => return None,
+    };
+    let present = if nullable { defs.iter().filter(|&&d| d == 1).count() } else { slots };
+    if nullable && defs.iter().any(|&d| d > 1) {
+        return None;
+    }
+    Some(DataPage { values, encoding, slots, present })
+}
+
+/// A flat column: no repetition, at most one definition level.
+fn flat(descr: &ColumnDescriptor) -> Option<bool> {
+    (descr.max_rep_level() == 0 && descr.max_def_level() <= 1).then_some(descr.max_def_level() == 1)
+}
+
+/// Read a numeric column chunk of `n` rows into `out` as f64, NaN for null: the values the
+/// row reader gives. `None` for an encoding or type this reader does not handle.
+pub(crate) fn read_f64(
+    pages: &mut dyn PageReader,
+    descr: &ColumnDescriptor,
+    n: usize,
+    s: &mut Scratch,
+    out: &mut Vec<f64>,
+) -> Option<()> {
+    let nullable = flat(descr)?;
+    let conv = Convert::of(descr)?;
+    out.clear();
+    out.reserve(n);
+    s.dict.clear();
+    let mut has_dict = false;
+    while let Some(page) = pages.get_next_page().ok()? {
+        if let Page::DictionaryPage { buf, num_values, encoding, .. } = &page {
+            if has_dict || !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                return None;
+            }
+            conv.plain(buf, *num_values as usize, &mut s.dict)?;
+            has_dict = true;
+            continue;
+        }
+        let p = data_page(&page, nullable, &mut s.defs)?;
+        s.values.clear();
+        match p.encoding {
+            Encoding::PLAIN => conv.plain(p.values, p.present, &mut s.values)?,
+            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY if has_dict => {
+                let (&bw, rest) = p.values.split_first()?;
+                s.index.clear();
+                Hybrid::new(rest, bw as u32).read(p.present, &mut s.index)?;
+                let dict = &s.dict;
+                if s.index.iter().any(|&i| i as usize >= dict.len()) {
+                    return None;
+                }
+                s.values.extend(s.index.iter().map(|&i| dict[i as usize]));
+            }
+            Encoding::RLE if conv.physical == Physical::BOOLEAN => {
+                let len = u32::from_le_bytes(p.values.get(..4)?.try_into().ok()?) as usize;
+                s.index.clear();
+                Hybrid::new(p.values.get(4..4 + len)?, 1).read(p.present, &mut s.index)?;
+                s.values.extend(s.index.iter().map(|&b| b as f64));
+            }
+            _ => return None,
+        }
+        if nullable {
+            let mut it = s.values.iter();
+            for &d in &s.defs {
+                out.push(if d == 1 { *it.next()? } else { f64::NAN });
+            }
+        } else {
+            out.extend_from_slice(&s.values[..p.slots.min(s.values.len())]);
+        }
+    }
+    (out.len() == n).then_some(())
+}
+
+/// The distinct values of a key column (date, symbol) and, for each row, which one it holds.
+#[derive(Default)]
+pub(crate) struct Keys {
+    /// Integer keys (INT32, INT64 columns).
+    pub ints: Vec<i64>,
+    /// Text keys (BYTE_ARRAY columns).
+    pub texts: Vec<Bytes>,
+    /// Per row: an index into `ints` or `texts`; [`NULL`] for a null.
+    pub rows: Vec<u32>,
+}
+
+/// A null key in [`Keys::rows`].
+pub(crate) const NULL: u32 = u32::MAX;
+
+impl Keys {
+    fn len(&self) -> usize {
+        self.ints.len() + self.texts.len()
+    }
+
+    /// `count` PLAIN values appended as keys.
+    fn plain(&mut self, physical: Physical, buf: &Bytes, count: usize) -> Option<()> {
+        match physical {
+            Physical::INT32 => {
+                let b = buf.get(..count.checked_mul(4)?)?;
+                self.ints.extend(b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as i64));
+            }
+            Physical::INT64 => {
+                let b = buf.get(..count.checked_mul(8)?)?;
+                self.ints.extend(b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))));
+            }
+            Physical::BYTE_ARRAY => {
+                let mut at = 0usize;
+                for _ in 0..count {
+                    let len = u32::from_le_bytes(buf.get(at..at + 4)?.try_into().ok()?) as usize;
+                    let end = (at + 4).checked_add(len).filter(|&e| e <= buf.len())?;
+                    self.texts.push(buf.slice(at + 4..end));
+                    at = end;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+/// Read a key column chunk of `n` rows (INT32, INT64 or BYTE_ARRAY). A dictionary becomes the
+/// first keys; values of plain pages are appended, one key per row.
+pub(crate) fn read_keys(
+    pages: &mut dyn PageReader,
+    descr: &ColumnDescriptor,
+    n: usize,
+    s: &mut Scratch,
+    keys: &mut Keys,
+) -> Option<()> {
+    let nullable = flat(descr)?;
+    let physical = descr.physical_type();
+    keys.ints.clear();
+    keys.texts.clear();
+    keys.rows.clear();
+    keys.rows.reserve(n);
+    let mut dict_len = None;
+    while let Some(page) = pages.get_next_page().ok()? {
+        if let Page::DictionaryPage { buf, num_values, encoding, .. } = &page {
+            if dict_len.is_some() || keys.len() > 0 || !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY)
+            {
+                return None;
+            }
+            keys.plain(physical, buf, *num_values as usize)?;
+            dict_len = Some(keys.len());
+            continue;
+        }
+        let p = data_page(&page, nullable, &mut s.defs)?;
+        s.index.clear();
+        match p.encoding {
+            Encoding::PLAIN => {
+                let base = keys.len() as u32;
+                let (Page::DataPage { buf, .. } | Page::DataPageV2 { buf, .. }) = &page else { return None };
+                // The values are the tail of the page buffer: slice it so text keys share it.
+                let start = buf.len() - p.values.len();
+                keys.plain(physical, &buf.slice(start..), p.present)?;
+                s.index.extend((0..p.present as u32).map(|i| base + i));
+            }
+            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
+                let len = dict_len? as u32;
+                let (&bw, rest) = p.values.split_first()?;
+                Hybrid::new(rest, bw as u32).read(p.present, &mut s.index)?;
+                if s.index.iter().any(|&i| i >= len) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        if nullable {
+            let mut it = s.index.iter();
+            for &d in &s.defs {
+                keys.rows.push(if d == 1 { *it.next()? } else { NULL });
+            }
+        } else {
+            keys.rows.extend_from_slice(s.index.get(..p.slots)?);
+        }
+    }
+    (keys.rows.len() == n).then_some(())
+}
+
+/// The RLE / bit-packing hybrid encoding of Parquet's levels and dictionary indices.
+struct Hybrid<'a> {
+    buf: &'a [u8],
+    at: usize,
+    width: u32,
+}
+
+impl<'a> Hybrid<'a> {
+    fn new(buf: &'a [u8], width: u32) -> Self {
+        Hybrid { buf, at: 0, width }
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.buf.get(self.at)?;
+            self.at += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// Append the next `n` values to `out`; `None` if the data ends early or is malformed.
+    fn read(&mut self, n: usize, out: &mut Vec<u32>) -> Option<()> {
+        if self.width > 32 {
+            return None;
+        }
+        let width = self.width as usize;
+        let mask = if width == 32 { u32::MAX as u64 } else { (1u64 << width) - 1 };
+        out.reserve(n);
+        let mut left = n;
+        while left > 0 {
+            let header = self.varint()?;
+            let count = usize::try_from(header >> 1).ok()?;
+            if header & 1 == 0 {
+                // A run of one value, in the fewest whole bytes.
+                let bytes = width.div_ceil(8);
+                let raw = self.buf.get(self.at..self.at + bytes)?;
+                self.at += bytes;
+                let mut w = [0u8; 4];
+                w[..bytes].copy_from_slice(raw);
+                let value = u32::from_le_bytes(w);
+                if count == 0 || value as u64 > mask {
+                    return None;
+                }
+                let take = count.min(left);
+                out.extend(std::iter::repeat_n(value, take));
+                left -= take;
+            } else {
+                // Groups of eight values, `width` bits each, least significant bit first.
+                let values = count.checked_mul(8)?;
+                let bytes = count.checked_mul(width)?;
+                let data = self.buf.get(self.at..self.at.checked_add(bytes)?)?;
+                self.at += bytes;
+                let take = values.min(left);
+                if width == 0 {
+                    out.extend(std::iter::repeat_n(0, take));
+                } else {
+                    out.extend((0..take).map(|i| {
+                        let bit = i * width;
+                        let byte = bit / 8;
+                        let word = match data.get(byte..byte + 8) {
+                            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+                            None => {
+                                let mut w = [0u8; 8];
+                                let tail = &data[byte.min(data.len())..];
+                                w[..tail.len()].copy_from_slice(tail);
+                                u64::from_le_bytes(w)
+                            }
+                        };
+                        ((word >> (bit % 8)) & mask) as u32
+                    }));
+                }
+                left -= take;
+            }
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values packed as the spec describes, for the tests.
+    fn pack(values: &[u32], width: usize) -> Vec<u8> {
+        let mut out = vec![0u8; (values.len() * width).div_ceil(8)];
+        for (i, &v) in values.iter().enumerate() {
+            for b in 0..width {
+                if v >> b & 1 == 1 {
+                    let bit = i * width + b;
+                    out[bit / 8] |= 1 << (bit % 8);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hybrid_reads_runs_and_bit_packed_groups_of_every_width() {
+        for width in [0usize, 1, 2, 3, 7, 8, 9, 13, 16, 17, 31, 32] {
+            let max = if width == 32 { u32::MAX as u64 } else { (1u64 << width) - 1 };
+            let packed: Vec<u32> = (0..24u64).map(|i| ((i * 2_654_435_761) & max) as u32).collect();
+            let repeated = (5u64 & max) as u32;
+            let mut buf = Vec::new();
+            // An RLE run of 10, then three groups of eight bit-packed values.
+            buf.push(10 << 1);
+            buf.extend_from_slice(&repeated.to_le_bytes()[..width.div_ceil(8)]);
+            buf.push((3 << 1) | 1);
+            buf.extend(pack(&packed, width));
+            let mut out = Vec::new();
+            // Fewer than all: the tail of the last group is padding.
+            Hybrid::new(&buf, width as u32).read(10 + 20, &mut out).unwrap();
+            let mut want = vec![repeated; 10];
+            want.extend_from_slice(&packed[..20]);
+            assert_eq!(out, want, "width {width}");
+        }
+    }
+
+    #[test]
+    fn hybrid_refuses_data_that_ends_early_or_is_too_wide() {
+        let mut out = Vec::new();
+        assert!(Hybrid::new(&[(2 << 1) | 1, 0xff], 3).read(16, &mut out).is_none(), "group cut short");
+        assert!(Hybrid::new(&[4 << 1], 8).read(4, &mut out).is_none(), "run value missing");
+        assert!(Hybrid::new(&[], 1).read(1, &mut out).is_none(), "nothing at all");
+        assert!(Hybrid::new(&[2, 1], 33).read(1, &mut out).is_none(), "wider than 32 bits");
+        assert!(Hybrid::new(&[0x80], 1).read(1, &mut out).is_none(), "unfinished varint");
+    }
+}
