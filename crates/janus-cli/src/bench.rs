@@ -27,6 +27,10 @@ pub struct BenchArgs {
     /// Skip the Parquet round trip (write, then load).
     #[arg(long)]
     pub no_parquet: bool,
+    /// Load each file this many times and report the fastest and the median load: one load
+    /// on a shared or virtual machine can be off by tens of percent.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub load_runs: u32,
     /// Sell model file to run instead of the rule sell model (e.g. a LightGBM text model).
     #[arg(long)]
     pub sell_model: Option<std::path::PathBuf>,
@@ -98,25 +102,42 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         println!("write {kind:<7} {:>6.2} s  {}  ({} rows)", write_secs, mib(size), rate(bars, write_secs));
         drop(panel);
-        let t = Instant::now();
-        let loaded = if kind == "csv" {
-            janus_data::load_csv(&path, &limits)
-        } else {
-            janus_data::load_parquet(&path, janus_data::PriceMode::Raw, None, &limits)
-        };
-        let load_secs = t.elapsed().as_secs_f64();
+        let mut secs = Vec::new();
+        let mut loaded = None;
+        for _ in 0..args.load_runs {
+            drop(loaded.take());
+            let t = Instant::now();
+            let read = if kind == "csv" {
+                janus_data::load_csv(&path, &limits)
+            } else {
+                janus_data::load_parquet(&path, janus_data::PriceMode::Raw, None, &limits)
+            };
+            secs.push(t.elapsed().as_secs_f64());
+            match read {
+                Ok(p) => loaded = Some(p),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e.into());
+                }
+            }
+        }
         let _ = std::fs::remove_file(&path);
-        panel = loaded?;
+        panel = loaded.context("no load ran")?;
+        secs.sort_by(f64::total_cmp);
+        let (best, median) = (secs[0], secs[secs.len() / 2]);
         // The part of loading that derives price limits (the same for every format), timed by
         // deriving them again.
         let t = Instant::now();
         panel.derive_limits(&limits);
         let limit_secs = t.elapsed().as_secs_f64();
         println!(
-            "load {kind:<8} {:>6.2} s  load throughput {} rows/s ({}), of which {:.2} s deriving limits",
-            load_secs,
-            (bars as f64 / load_secs) as u64,
-            rate(bars, load_secs),
+            "load {kind:<8} {:>6.2} s  load throughput {} rows/s ({}), median of {} loads {} ({:.2} s), of which {:.2} s deriving limits",
+            best,
+            (bars as f64 / best) as u64,
+            rate(bars, best),
+            secs.len(),
+            rate(bars, median),
+            median,
             limit_secs
         );
     }

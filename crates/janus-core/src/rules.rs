@@ -77,6 +77,7 @@ impl Exchange {
 /// `reference × (1 + up_bps / 10_000)` and `reference × (1 − down_bps / 10_000)`, each rounded
 /// half up to the 0.01 tick in one exact integer step (10.0045 × 1.1 = 11.00495 gives 11.00:
 /// rounding first to 0.0001 and then to the tick would give 11.01).
+#[inline]
 pub fn bounds(reference: Price, up_bps: i64, down_bps: i64) -> (Price, Price) {
     let to_tick = |bps: i64| {
         let d = 10_000 * TICK;
@@ -99,6 +100,7 @@ pub fn bounds(reference: Price, up_bps: i64, down_bps: i64) -> (Price, Price) {
 }
 
 /// Limit-up and limit-down from the previous close at `bps` either way (see [`bounds`]).
+#[inline]
 pub fn limit_prices(prev_close: Price, bps: i64) -> (Price, Price) {
     bounds(prev_close, bps, bps)
 }
@@ -107,6 +109,7 @@ impl DailyLimit {
     /// The day's limit-up and limit-down: from `prev_close` on an ordinary day (zero when it is
     /// unknown), from `listing_reference` (the issue price, or the listing day's open) under
     /// first-day bounds, zero on a day without limits.
+    #[inline]
     pub fn prices(self, prev_close: Option<Price>, listing_reference: Price) -> (Price, Price) {
         match self {
             DailyLimit::Free => (Price::ZERO, Price::ZERO),

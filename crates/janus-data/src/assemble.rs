@@ -148,7 +148,7 @@ pub(crate) fn assemble(
         Panel { boards: symbols.iter().map(|s| Board::from_symbol(s)).collect(), dates, symbols, ..Panel::default() };
     // Flags first: in input sorted here, a cell written twice is a duplicate.
     let flags: Vec<Chunked<u8>> = parts.iter_mut().map(|x| std::mem::replace(&mut x.flags, Chunked::new())).collect();
-    p.flags = vec![0; n_cells];
+    p.flags = crate::memory::filled(n_cells, 0);
     if !scatter_once(&mut p.flags, &cells, flags) && layout.order == Order::Sort {
         check_duplicates(&p, &cells, &parts)?;
     }
@@ -175,18 +175,19 @@ pub(crate) fn assemble(
     let ([open, high, low, close], rest) = std::thread::scope(|s| {
         let priced = s.spawn(move || {
             prices.map(|src| {
-                let mut dst = vec![Price::ZERO; n_cells];
+                let mut dst = crate::memory::filled(n_cells, Price::ZERO);
                 scatter(&mut dst, cells, src);
                 dst
             })
         });
         let column = |src: Vec<Chunked<f64>>, fill: f64| {
-            let mut dst = vec![fill; n_cells];
+            let mut dst = crate::memory::filled(n_cells, fill);
             scatter(&mut dst, cells, src);
             dst
         };
         let (volume, amount) = (column(volume, 0.0), column(amount, f64::NAN));
-        let (mut up, mut down) = (vec![Price::ZERO; n_cells], vec![Price::ZERO; n_cells]);
+        let (mut up, mut down) =
+            (crate::memory::filled(n_cells, Price::ZERO), crate::memory::filled(n_cells, Price::ZERO));
         if let Some((u, d)) = limits {
             scatter(&mut up, cells, u);
             scatter(&mut down, cells, d);

@@ -164,11 +164,15 @@ pub fn read_csv<R: Read>(
     let failed = std::sync::atomic::AtomicBool::new(false);
     let (block_tx, block_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(threads * 2);
     let (part_tx, part_rx) = mpsc::channel::<(usize, Part)>();
+    // Parsed blocks come back to be filled again: a fresh 8 MiB buffer per block would be
+    // mapped in page by page, at a cost close to that of parsing it.
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
     let block_rx = Mutex::new(block_rx);
     std::thread::scope(|scope| -> Result<(), DataError> {
         let (ctx, failed, block_rx) = (&ctx, &failed, &block_rx);
         for _ in 0..threads {
             let part_tx = part_tx.clone();
+            let spare_tx = spare_tx.clone();
             scope.spawn(move || loop {
                 let next = match block_rx.lock() {
                     Ok(rx) => rx.recv(),
@@ -176,6 +180,7 @@ pub fn read_csv<R: Read>(
                 };
                 let Ok((k, start_line, block)) = next else { return };
                 let part = ctx.parse_block(&block, start_line);
+                let _ = spare_tx.send(block);
                 if part.error.is_some() {
                     failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -184,7 +189,7 @@ pub fn read_csv<R: Read>(
                 }
             });
         }
-        drop(part_tx);
+        drop((part_tx, spare_tx));
         // Cut the input into blocks of whole records.
         let mut line = 2u64;
         let mut k = 0;
@@ -233,7 +238,15 @@ pub fn read_csv<R: Read>(
                 }
             }
             let cut = if cut == 0 { buf.len() } else { cut };
-            let rest = buf.split_off(cut);
+            let mut rest = match spare_rx.try_recv() {
+                Ok(mut b) => {
+                    b.clear();
+                    b
+                }
+                Err(_) => Vec::with_capacity(block_size + (1 << 16)),
+            };
+            rest.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
             let block = std::mem::replace(&mut buf, rest);
             let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
             if block_tx.send((k, line, block)).is_err() {

@@ -146,7 +146,22 @@ pub(crate) fn load_rows(
                     }
                     let mut part = Part::new(file, layout);
                     let read = match &own {
-                        Ok(reader) => read_group(reader, g, cols, first_row[g], &mut part, &mut scratch),
+                        // The `parquet` crate panics on some damaged files (an unknown page
+                        // type): report it as the damaged file it is.
+                        Ok(reader) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            read_group(reader, g, cols, first_row[g], &mut part, &mut scratch)
+                        }))
+                        .unwrap_or_else(|panic| {
+                            let why = panic
+                                .downcast_ref::<String>()
+                                .map(String::as_str)
+                                .or_else(|| panic.downcast_ref::<&str>().copied())
+                                .unwrap_or("unknown");
+                            Err(DataError::Format {
+                                file: file.clone(),
+                                message: format!("cannot read Parquet: row group {} is damaged ({why})", g + 1),
+                            })
+                        }),
                         Err(e) => {
                             Err(DataError::Format { file: file.clone(), message: format!("cannot read Parquet: {e}") })
                         }

@@ -58,7 +58,6 @@ impl Convert {
 
     /// `count` PLAIN values from `buf` appended to `out`.
     fn plain(self, buf: &[u8], count: usize, out: &mut Vec<f64>) -> Option<()> {
-        out.reserve(count);
         match self.physical {
             Physical::DOUBLE => {
                 let b = buf.get(..count.checked_mul(8)?)?;
@@ -101,9 +100,17 @@ struct DataPage<'a> {
 }
 
 /// Split a data page into levels and values; the levels of a nullable column go to `defs`
-/// (1 present, 0 null).
-fn data_page<'a>(page: &'a Page, nullable: bool, defs: &mut Vec<u32>) -> Option<DataPage<'a>> {
+/// (1 present, 0 null). A page of more than `left` slots (the rows left in the chunk) is
+/// corrupt, and must not size a buffer.
+fn data_page<'a>(page: &'a Page, nullable: bool, left: usize, defs: &mut Vec<u32>) -> Option<DataPage<'a>> {
     defs.clear();
+    let slots = match page {
+        Page::DataPage { num_values, .. } | Page::DataPageV2 { num_values, .. } => *num_values as usize,
+        Page::DictionaryPage { .. } => return None,
+    };
+    if slots > left {
+        return None;
+    }
     let (values, encoding, slots) = match page {
         Page::DataPage { buf, num_values, encoding, def_level_encoding, .. } => {
             let slots = *num_values as usize;
@@ -168,10 +175,18 @@ pub(crate) fn read_f64(
             has_dict = true;
             continue;
         }
-        let p = data_page(&page, nullable, &mut s.defs)?;
-        s.values.clear();
+        let p = data_page(&page, nullable, n - out.len(), &mut s.defs)?;
+        // A required column's values go straight to `out`; a nullable one's first to
+        // `s.values`, then to `out` with the nulls in place.
+        let before = out.len();
+        let values = if nullable {
+            s.values.clear();
+            &mut s.values
+        } else {
+            &mut *out
+        };
         match p.encoding {
-            Encoding::PLAIN => conv.plain(p.values, p.present, &mut s.values)?,
+            Encoding::PLAIN => conv.plain(p.values, p.present, values)?,
             Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY if has_dict => {
                 let (&bw, rest) = p.values.split_first()?;
                 s.index.clear();
@@ -180,13 +195,13 @@ pub(crate) fn read_f64(
                 if s.index.iter().any(|&i| i as usize >= dict.len()) {
                     return None;
                 }
-                s.values.extend(s.index.iter().map(|&i| dict[i as usize]));
+                values.extend(s.index.iter().map(|&i| dict[i as usize]));
             }
             Encoding::RLE if conv.physical == Physical::BOOLEAN => {
                 let len = u32::from_le_bytes(p.values.get(..4)?.try_into().ok()?) as usize;
                 s.index.clear();
                 Hybrid::new(p.values.get(4..4 + len)?, 1).read(p.present, &mut s.index)?;
-                s.values.extend(s.index.iter().map(|&b| b as f64));
+                values.extend(s.index.iter().map(|&b| b as f64));
             }
             _ => return None,
         }
@@ -195,8 +210,8 @@ pub(crate) fn read_f64(
             for &d in &s.defs {
                 out.push(if d == 1 { *it.next()? } else { f64::NAN });
             }
-        } else {
-            out.extend_from_slice(&s.values[..p.slots.min(s.values.len())]);
+        } else if out.len() - before != p.slots {
+            return None;
         }
     }
     (out.len() == n).then_some(())
@@ -273,7 +288,7 @@ pub(crate) fn read_keys(
             dict_len = Some(keys.len());
             continue;
         }
-        let p = data_page(&page, nullable, &mut s.defs)?;
+        let p = data_page(&page, nullable, n - keys.rows.len(), &mut s.defs)?;
         s.index.clear();
         match p.encoding {
             Encoding::PLAIN => {
@@ -337,10 +352,12 @@ impl<'a> Hybrid<'a> {
             return None;
         }
         let width = self.width as usize;
-        let mask = if width == 32 { u32::MAX as u64 } else { (1u64 << width) - 1 };
-        out.reserve(n);
-        let mut left = n;
-        while left > 0 {
+        let mask = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
+        let start = out.len();
+        out.resize(start + n, 0);
+        let dst = &mut out[start..];
+        let mut at = 0;
+        while at < n {
             let header = self.varint()?;
             let count = usize::try_from(header >> 1).ok()?;
             if header & 1 == 0 {
@@ -351,43 +368,92 @@ impl<'a> Hybrid<'a> {
                 let mut w = [0u8; 4];
                 w[..bytes].copy_from_slice(raw);
                 let value = u32::from_le_bytes(w);
-                if count == 0 || value as u64 > mask {
+                if count == 0 || value > mask {
                     return None;
                 }
-                let take = count.min(left);
-                out.extend(std::iter::repeat_n(value, take));
-                left -= take;
+                let take = count.min(n - at);
+                dst[at..at + take].fill(value);
+                at += take;
             } else {
-                // Groups of eight values, `width` bits each, least significant bit first.
-                let values = count.checked_mul(8)?;
+                // Groups of eight values, `width` bits each, least significant bit first: a
+                // group is `width` bytes.
                 let bytes = count.checked_mul(width)?;
                 let data = self.buf.get(self.at..self.at.checked_add(bytes)?)?;
                 self.at += bytes;
-                let take = values.min(left);
-                if width == 0 {
-                    out.extend(std::iter::repeat_n(0, take));
-                } else {
-                    out.extend((0..take).map(|i| {
-                        let bit = i * width;
-                        let byte = bit / 8;
-                        let word = match data.get(byte..byte + 8) {
-                            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-                            None => {
-                                let mut w = [0u8; 8];
-                                let tail = &data[byte.min(data.len())..];
-                                w[..tail.len()].copy_from_slice(tail);
-                                u64::from_le_bytes(w)
-                            }
-                        };
-                        ((word >> (bit % 8)) & mask) as u32
-                    }));
+                let take = count.checked_mul(8)?.min(n - at);
+                if width > 0 {
+                    let unpack = UNPACK[width];
+                    for (group, o) in data.chunks_exact(width).zip(dst[at..at + take].chunks_mut(8)) {
+                        unpack(group, o);
+                    }
                 }
-                left -= take;
+                at += take;
             }
         }
         Some(())
     }
 }
+
+/// Unpack a group of eight `W`-bit values (`W` bytes) into `o` (the first `o.len()` of them),
+/// the width known at compile time so the shifts are constants.
+fn unpack<const W: usize>(group: &[u8], o: &mut [u32]) {
+    let mut w = [0u8; 32];
+    w[..W].copy_from_slice(&group[..W]);
+    let lo = u128::from_le_bytes(w[..16].try_into().unwrap_or([0; 16]));
+    let hi = u128::from_le_bytes(w[16..].try_into().unwrap_or([0; 16]));
+    let mask = if W == 32 { u32::MAX } else { (1u32 << W) - 1 };
+    for (j, v) in o.iter_mut().enumerate() {
+        let bit = j * W;
+        let x = if bit >= 128 {
+            hi >> (bit - 128)
+        } else if bit + W <= 128 {
+            lo >> bit
+        } else {
+            (lo >> bit) | (hi << (128 - bit))
+        };
+        *v = x as u32 & mask;
+    }
+}
+
+/// Unpacks a group of eight values into a slice.
+type Unpack = fn(&[u8], &mut [u32]);
+
+/// [`unpack`] by width.
+const UNPACK: [Unpack; 33] = [
+    unpack::<0>,
+    unpack::<1>,
+    unpack::<2>,
+    unpack::<3>,
+    unpack::<4>,
+    unpack::<5>,
+    unpack::<6>,
+    unpack::<7>,
+    unpack::<8>,
+    unpack::<9>,
+    unpack::<10>,
+    unpack::<11>,
+    unpack::<12>,
+    unpack::<13>,
+    unpack::<14>,
+    unpack::<15>,
+    unpack::<16>,
+    unpack::<17>,
+    unpack::<18>,
+    unpack::<19>,
+    unpack::<20>,
+    unpack::<21>,
+    unpack::<22>,
+    unpack::<23>,
+    unpack::<24>,
+    unpack::<25>,
+    unpack::<26>,
+    unpack::<27>,
+    unpack::<28>,
+    unpack::<29>,
+    unpack::<30>,
+    unpack::<31>,
+    unpack::<32>,
+];
 
 #[cfg(test)]
 mod tests {
