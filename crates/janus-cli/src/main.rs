@@ -124,7 +124,28 @@ enum Command {
     Worker(sweep_cmd::WorkerArgs),
 }
 
+/// A closed standard output (`janus runs list | head`) ends the command quietly, with the
+/// status a shell expects of a program stopped by SIGPIPE: Rust ignores the signal and
+/// `println!` panics on the broken pipe instead. Any other panic is reported as before.
+fn quiet_on_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // EPIPE is 32 on Linux and macOS; the text before it depends on the locale.
+        if message.starts_with("failed printing to stdout") && message.contains("(os error 32)") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
+}
+
 fn main() {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let result: Result<()> = match cli.command {
         Command::Backtest(args) => run::backtest(&args),

@@ -215,3 +215,14 @@ fn bad_inputs_exit_non_zero_with_the_place_and_the_value() {
         assert!(!err.contains("panicked"), "{what}: {err}");
     }
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_like_a_unix_tool() {
+    // A pipe whose reading end is already closed: the first write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_janus")).arg("config").stdout(writer).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
