@@ -59,26 +59,10 @@ impl Convert {
     /// `count` PLAIN values from `buf` appended to `out`.
     fn plain(self, buf: &[u8], count: usize, out: &mut Vec<f64>) -> Option<()> {
         match self.physical {
-            Physical::DOUBLE => {
-                let b = buf.get(..count.checked_mul(8)?)?;
-                out.extend(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))));
-            }
-            Physical::FLOAT => {
-                let b = buf.get(..count.checked_mul(4)?)?;
-                out.extend(b.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))));
-            }
-            Physical::INT32 => {
-                let b = buf.get(..count.checked_mul(4)?)?;
-                out.extend(
-                    b.chunks_exact(4).map(|c| self.int(i32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64)),
-                );
-            }
-            Physical::INT64 => {
-                let b = buf.get(..count.checked_mul(8)?)?;
-                out.extend(
-                    b.chunks_exact(8).map(|c| self.int(i64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f64)),
-                );
-            }
+            Physical::DOUBLE => out.extend(fixed(buf, count)?.map(f64::from_le_bytes)),
+            Physical::FLOAT => out.extend(fixed(buf, count)?.map(|b| f64::from(f32::from_le_bytes(b)))),
+            Physical::INT32 => out.extend(fixed(buf, count)?.map(|b| self.int(i32::from_le_bytes(b) as f64))),
+            Physical::INT64 => out.extend(fixed(buf, count)?.map(|b| self.int(i64::from_le_bytes(b) as f64))),
             Physical::BOOLEAN => {
                 let b = buf.get(..count.div_ceil(8))?;
                 out.extend((0..count).map(|i| ((b[i / 8] >> (i % 8)) & 1) as f64));
@@ -89,8 +73,7 @@ impl Convert {
     }
 }
 
-/// A data page's definition levels (`None` for a required column), its value bytes, encoding
-/// and number of slots (values and nulls).
+/// A data page's value bytes, their encoding and its number of slots (values and nulls).
 struct DataPage<'a> {
     values: &'a [u8],
     encoding: Encoding,
@@ -111,23 +94,19 @@ fn data_page<'a>(page: &'a Page, nullable: bool, left: usize, defs: &mut Vec<u32
     if slots > left {
         return None;
     }
-    let (values, encoding, slots) = match page {
-        Page::DataPage { buf, num_values, encoding, def_level_encoding, .. } => {
-            let slots = *num_values as usize;
-            let mut at = 0;
-            if nullable {
-                if *def_level_encoding != Encoding::RLE {
-                    return None;
-                }
-                let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
-                let levels = buf.get(4..4 + len)?;
+    let (values, encoding) = match page {
+        Page::DataPage { buf, encoding, def_level_encoding, .. } => {
+            if !nullable {
+                (&buf[..], *encoding)
+            } else if *def_level_encoding == Encoding::RLE {
+                let (levels, values) = length_prefixed(buf)?;
                 Hybrid::new(levels, 1).read(slots, defs)?;
-                at = 4 + len;
+                (values, *encoding)
+            } else {
+                return None;
             }
-            (buf.get(at..)?, *encoding, slots)
         }
-        Page::DataPageV2 { buf, num_values, encoding, def_levels_byte_len, rep_levels_byte_len, .. } => {
-            let slots = *num_values as usize;
+        Page::DataPageV2 { buf, encoding, def_levels_byte_len, rep_levels_byte_len, .. } => {
             if *rep_levels_byte_len != 0 {
                 return None;
             }
@@ -135,7 +114,7 @@ fn data_page<'a>(page: &'a Page, nullable: bool, left: usize, defs: &mut Vec<u32
             if nullable {
                 Hybrid::new(buf.get(..len)?, 1).read(slots, defs)?;
             }
-            (buf.get(len..)?, *encoding, slots)
+            (buf.get(len..)?, *encoding)
         }
         Page::DictionaryPage { .. } => return None,
     };
@@ -188,28 +167,20 @@ pub(crate) fn read_f64(
         match p.encoding {
             Encoding::PLAIN => conv.plain(p.values, p.present, values)?,
             Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY if has_dict => {
-                let (&bw, rest) = p.values.split_first()?;
                 s.index.clear();
-                Hybrid::new(rest, bw as u32).read(p.present, &mut s.index)?;
+                dictionary_indices(p.values, p.present, s.dict.len(), &mut s.index)?;
                 let dict = &s.dict;
-                if s.index.iter().any(|&i| i as usize >= dict.len()) {
-                    return None;
-                }
                 values.extend(s.index.iter().map(|&i| dict[i as usize]));
             }
             Encoding::RLE if conv.physical == Physical::BOOLEAN => {
-                let len = u32::from_le_bytes(p.values.get(..4)?.try_into().ok()?) as usize;
                 s.index.clear();
-                Hybrid::new(p.values.get(4..4 + len)?, 1).read(p.present, &mut s.index)?;
+                Hybrid::new(length_prefixed(p.values)?.0, 1).read(p.present, &mut s.index)?;
                 values.extend(s.index.iter().map(|&b| b as f64));
             }
             _ => return None,
         }
         if nullable {
-            let mut it = s.values.iter();
-            for &d in &s.defs {
-                out.push(if d == 1 { *it.next()? } else { f64::NAN });
-            }
+            with_nulls(&s.defs, &s.values, f64::NAN, out)?;
         } else if out.len() - before != p.slots {
             return None;
         }
@@ -239,18 +210,12 @@ impl Keys {
     /// `count` PLAIN values appended as keys.
     fn plain(&mut self, physical: Physical, buf: &Bytes, count: usize) -> Option<()> {
         match physical {
-            Physical::INT32 => {
-                let b = buf.get(..count.checked_mul(4)?)?;
-                self.ints.extend(b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as i64));
-            }
-            Physical::INT64 => {
-                let b = buf.get(..count.checked_mul(8)?)?;
-                self.ints.extend(b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))));
-            }
+            Physical::INT32 => self.ints.extend(fixed(buf, count)?.map(|b| i32::from_le_bytes(b) as i64)),
+            Physical::INT64 => self.ints.extend(fixed(buf, count)?.map(i64::from_le_bytes)),
             Physical::BYTE_ARRAY => {
                 let mut at = 0usize;
                 for _ in 0..count {
-                    let len = u32::from_le_bytes(buf.get(at..at + 4)?.try_into().ok()?) as usize;
+                    let len = le_u32(buf.get(at..)?)?;
                     let end = (at + 4).checked_add(len).filter(|&e| e <= buf.len())?;
                     self.texts.push(buf.slice(at + 4..end));
                     at = end;
@@ -300,25 +265,53 @@ pub(crate) fn read_keys(
                 s.index.extend((0..p.present as u32).map(|i| base + i));
             }
             Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
-                let len = dict_len? as u32;
-                let (&bw, rest) = p.values.split_first()?;
-                Hybrid::new(rest, bw as u32).read(p.present, &mut s.index)?;
-                if s.index.iter().any(|&i| i >= len) {
-                    return None;
-                }
+                dictionary_indices(p.values, p.present, dict_len?, &mut s.index)?;
             }
             _ => return None,
         }
         if nullable {
-            let mut it = s.index.iter();
-            for &d in &s.defs {
-                keys.rows.push(if d == 1 { *it.next()? } else { NULL });
-            }
+            with_nulls(&s.defs, &s.index, NULL, &mut keys.rows)?;
         } else {
             keys.rows.extend_from_slice(s.index.get(..p.slots)?);
         }
     }
     (keys.rows.len() == n).then_some(())
+}
+
+/// `count` fixed-size little-endian values at the start of `buf`, as byte arrays; `None` if
+/// `buf` is too short.
+fn fixed<const N: usize>(buf: &[u8], count: usize) -> Option<impl Iterator<Item = [u8; N]> + '_> {
+    let bytes = buf.get(..count.checked_mul(N)?)?;
+    Some(bytes.chunks_exact(N).map(|c| c.try_into().unwrap_or([0; N])))
+}
+
+/// A little-endian `u32` at the start of `buf` (a length prefix).
+fn le_u32(buf: &[u8]) -> Option<usize> {
+    Some(u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize)
+}
+
+/// The body of a run prefixed with its 4-byte length, and what follows it.
+fn length_prefixed(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = le_u32(buf)?;
+    Some((buf.get(4..4usize.checked_add(len)?)?, buf.get(4 + len..)?))
+}
+
+/// The `count` dictionary indices of a dictionary-encoded page (one byte of bit width, then
+/// the hybrid encoding), appended to `out`; `None` if one is outside a dictionary of `len`.
+fn dictionary_indices(values: &[u8], count: usize, len: usize, out: &mut Vec<u32>) -> Option<()> {
+    let (&width, rest) = values.split_first()?;
+    let start = out.len();
+    Hybrid::new(rest, width as u32).read(count, out)?;
+    out[start..].iter().all(|&i| (i as usize) < len).then_some(())
+}
+
+/// The values of a nullable column's page with its nulls in place: `null` where the level is 0.
+fn with_nulls<T: Copy>(defs: &[u32], values: &[T], null: T, out: &mut Vec<T>) -> Option<()> {
+    let mut it = values.iter();
+    for &d in defs {
+        out.push(if d == 1 { *it.next()? } else { null });
+    }
+    Some(())
 }
 
 /// The RLE / bit-packing hybrid encoding of Parquet's levels and dictionary indices.
