@@ -24,6 +24,27 @@ pub(crate) struct Columns<'a> {
     pub adj: Option<&'a [f64]>,
 }
 
+impl<'a> Columns<'a> {
+    /// The numeric columns by field number (open 2, high 3, ... adj_factor 13, as in
+    /// [`crate::parquet_bars`]); `None` if a required one (a price, volume) is missing.
+    pub(crate) fn by_field(get: impl Fn(usize) -> Option<&'a [f64]>) -> Option<Self> {
+        Some(Columns {
+            open: get(2)?,
+            high: get(3)?,
+            low: get(4)?,
+            close: get(5)?,
+            volume: get(6)?,
+            amount: get(7),
+            vwap: get(8),
+            limit_up: get(9),
+            limit_down: get(10),
+            paused: get(11),
+            is_st: get(12),
+            adj: get(13),
+        })
+    }
+}
+
 /// A row group's checked values, ready for the panel.
 pub(crate) struct Checked {
     pub open: Vec<Price>,

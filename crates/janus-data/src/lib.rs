@@ -42,6 +42,12 @@ pub mod tushare;
 pub mod universe;
 mod values;
 
+/// Worker threads for loading: one per core, at most four (past that, memory bandwidth, not
+/// cores, limits the loaders).
+pub(crate) fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
 pub use actions::{actions_from_adj_factor, adj_factor_from_actions, load_actions, merge_actions, DayAction};
 pub use calendar::Calendar;
 pub use error::{Place, Unit};

@@ -156,7 +156,7 @@ pub fn read_csv<R: Read>(
     buf.drain(..header_end.map_or(buf.len(), |i| i + 1));
 
     let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+        0 => crate::workers(),
         n => n,
     };
     let ctx = Ctx { file: source, cols: &cols, layout, preset: opts.preset };

@@ -130,7 +130,7 @@ impl Panel {
         }
         // Symbols are independent: each thread takes a range of them, and gets that range of
         // every day's limit row.
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 4).min(n.div_ceil(256));
+        let threads = crate::workers().min(n.div_ceil(256));
         let per = n.div_ceil(threads);
         let mut rows: Vec<Vec<(&mut [Price], &mut [Price])>> = (0..threads).map(|_| Vec::new()).collect();
         for (up, down) in self.limit_up.chunks_mut(n).zip(self.limit_down.chunks_mut(n)) {

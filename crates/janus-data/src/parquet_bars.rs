@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// The Janus fields, in the order of [`Field`]'s discriminants.
-const FIELDS: [&str; 14] = [
+pub(crate) const FIELDS: [&str; 14] = [
     "date",
     "symbol",
     "open",
@@ -53,11 +53,11 @@ const FIELDS: [&str; 14] = [
 ];
 const REQUIRED: usize = 7;
 
-const DATE: usize = 0;
-const SYMBOL: usize = 1;
+pub(crate) const DATE: usize = 0;
+pub(crate) const SYMBOL: usize = 1;
 
 /// 1970-01-01 as a day number.
-const EPOCH_DAY: i32 = 719_163;
+pub(crate) const EPOCH_DAY: i32 = 719_163;
 
 /// Load a Parquet file of bars.
 pub fn load_parquet(
@@ -126,7 +126,7 @@ pub(crate) fn load_rows(
         first_row.push(row);
         row += reader.metadata().row_group(g).num_rows() as u64;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(groups.max(1));
+    let threads = crate::workers().min(groups.max(1));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Part)>();
     std::thread::scope(|scope| {
@@ -251,23 +251,8 @@ fn read_group(
     let get = |k: usize, r: usize| f64s(k).map_or(f64::NAN, |v| v[r]);
     let mode = part_prices(part);
     // Fast path: every number checked column-wise, then dates and symbols row by row.
-    let columns = |k: usize| f64s(k).unwrap_or(&[]);
-    let bulk = crate::bulk::Columns {
-        open: columns(2),
-        high: columns(3),
-        low: columns(4),
-        close: columns(5),
-        volume: columns(6),
-        amount: f64s(7),
-        vwap: f64s(8),
-        limit_up: f64s(9),
-        limit_down: f64s(10),
-        paused: f64s(11),
-        is_st: f64s(12),
-        adj: f64s(13),
-    };
     if bad_days.is_empty() {
-        if let Some(checked) = crate::bulk::check(&bulk, n, mode) {
+        if let Some(checked) = crate::bulk::Columns::by_field(f64s).and_then(|c| crate::bulk::check(&c, n, mode)) {
             let mut dates = Vec::with_capacity(n);
             let mut ids = Vec::with_capacity(n);
             for r in 0..n {

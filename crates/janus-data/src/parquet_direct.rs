@@ -20,7 +20,7 @@
 use crate::assemble::carry_factors;
 use crate::calendar::Calendar;
 use crate::panel::Panel;
-use crate::parquet_bars::{day_of_text, DateKind};
+use crate::parquet_bars::{day_of_text, DateKind, DATE, FIELDS, SYMBOL};
 use crate::parquet_pages::{read_f64, read_keys, Keys, Scratch, NULL};
 use crate::rows::{from_day_number, symbol_flaw, FxMap, Layout};
 use janus_core::{Board, LimitRules, Price};
@@ -29,11 +29,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-const DATE: usize = 0;
-const SYMBOL: usize = 1;
-/// Column slots, as in [`crate::parquet_bars`]: date, symbol, open, high, low, close, volume,
-/// amount, vwap, limit_up, limit_down, paused, is_st, adj_factor.
-const SLOTS: usize = 14;
+/// Column slots, one per field of [`FIELDS`].
+const SLOTS: usize = FIELDS.len();
 
 /// Cells per band: big enough that sorted input rarely changes band, small enough that two
 /// workers rarely want the same one.
@@ -52,14 +49,14 @@ pub(crate) fn load(
     if cols[9].is_some() != cols[10].is_some() {
         return None;
     }
-    let open = || SerializedFileReader::new(std::fs::File::open(path).ok()?).ok();
-    let first = open()?;
+    let reader = || SerializedFileReader::new(std::fs::File::open(path).ok()?).ok();
+    let first = reader()?;
     let groups = first.num_row_groups();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(groups.max(1));
+    let threads = crate::workers().min(groups.max(1));
     // One reader per worker: readers of one `File` share its offset.
     let mut readers = vec![first];
     for _ in 1..threads {
-        readers.push(open()?);
+        readers.push(reader()?);
     }
 
     // Pass 1: the dates and symbols of every row group.
@@ -107,7 +104,7 @@ pub(crate) fn load(
 
     // The panel with its fill values.
     let adj_on = layout.adj;
-    let [mut open_, mut high, mut low, mut close, mut up, mut down] =
+    let [mut open, mut high, mut low, mut close, mut up, mut down] =
         [(); 6].map(|_| crate::memory::filled(n_cells, Price::ZERO));
     let (mut volume, mut amount, mut flags) = (
         crate::memory::filled(n_cells, 0.0),
@@ -120,7 +117,7 @@ pub(crate) fn load(
     let band_days = (BAND_CELLS / n_sym.max(1)).max(1);
     let per_band = band_days * n_sym;
     let mut adj_bands = adj.chunks_mut(per_band);
-    let bands: Vec<Mutex<Band<'_>>> = open_
+    let bands: Vec<Mutex<Band<'_>>> = open
         .chunks_mut(per_band)
         .zip(high.chunks_mut(per_band))
         .zip(low.chunks_mut(per_band))
@@ -150,7 +147,7 @@ pub(crate) fn load(
         dates,
         symbols: names,
         boards,
-        open: open_,
+        open,
         high,
         low,
         close,
@@ -219,8 +216,8 @@ struct Seen {
     symbols: Vec<String>,
 }
 
-/// Read the date and symbol columns of row group `g` into `work.date` and `work.symbol`;
-/// returns the number of rows.
+/// Read the date and symbol columns of a row group into `work.date` and `work.symbol`;
+/// returns its number of rows and how its dates are written.
 fn read_key_columns(
     rg: &dyn RowGroupReader,
     cols: &[Option<usize>; SLOTS],
@@ -376,21 +373,7 @@ fn write_group(
             read_f64(&mut *pages, &descr, n, &mut work.pages, out)?;
         }
     }
-    let num = |k: usize| cols[k].map(|_| work.numbers[k].as_slice());
-    let columns = crate::bulk::Columns {
-        open: num(2)?,
-        high: num(3)?,
-        low: num(4)?,
-        close: num(5)?,
-        volume: num(6)?,
-        amount: num(7),
-        vwap: num(8),
-        limit_up: num(9),
-        limit_down: num(10),
-        paused: num(11),
-        is_st: num(12),
-        adj: num(13),
-    };
+    let columns = crate::bulk::Columns::by_field(|k| cols[k].map(|_| work.numbers[k].as_slice()))?;
     let mut held: Option<(usize, std::sync::MutexGuard<'_, Band<'_>>)> = None;
     for (r, &cell) in work.cells.iter().enumerate() {
         let row = crate::bulk::check_row(&columns, r, layout.prices)?;
@@ -415,7 +398,7 @@ mod tests {
 
     use super::*;
     use crate::panel::flag;
-    use crate::parquet_bars::{columns, load_parquet, load_rows};
+    use crate::parquet_bars::{columns, load_parquet, load_rows, EPOCH_DAY};
     use crate::{generate, GenConfig, PriceMode};
     use parquet::basic::Compression;
     use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
@@ -583,7 +566,7 @@ mod tests {
                                 let v: Vec<i32> = rows
                                     .iter()
                                     .map(|&i| match st.dates {
-                                        Dates::Date32 => crate::rows::day_number(day(i)) - 719_163,
+                                        Dates::Date32 => crate::rows::day_number(day(i)) - EPOCH_DAY,
                                         _ => day(i).format("%Y%m%d").to_string().parse().unwrap(),
                                     })
                                     .collect();
@@ -593,7 +576,7 @@ mod tests {
                                 let v: Vec<i64> = rows
                                     .iter()
                                     .map(|&i| {
-                                        (crate::rows::day_number(day(i)) - 719_163) as i64 * 86_400_000_000
+                                        (crate::rows::day_number(day(i)) - EPOCH_DAY) as i64 * 86_400_000_000
                                             + 3_600_000_000
                                     })
                                     .collect();

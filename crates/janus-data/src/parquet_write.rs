@@ -13,8 +13,7 @@ use parquet::file::writer::SerializedFileWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-/// 1970-01-01 as a day number.
-const EPOCH_DAY: i32 = 719_163;
+use crate::parquet_bars::EPOCH_DAY;
 
 /// Write a panel as Parquet with the Janus columns, sorted by date then symbol, snappy
 /// compressed: `date` (DATE), `symbol` (string), prices, volume and amount (double, amount

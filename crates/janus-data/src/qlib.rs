@@ -52,7 +52,7 @@ pub fn load_qlib(root: &Path, calendar: Option<&Calendar>, rules: &LimitRules) -
         Layout { order: Order::Sort, limits: false, adj: true, unit: Unit::Record, prices: PriceMode::RoundToTick };
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Part)>();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let threads = crate::workers();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
