@@ -2,11 +2,12 @@
 //!
 //! A fresh allocation of hundreds of MiB is mapped in by the kernel page by page, one page
 //! fault per 4 KiB on first touch. On the 2-core development machine (a virtual machine) that
-//! costs 2 to 3 microseconds a page: touching the 812 MiB of a 5,000 x 2,500 panel took
-//! 0.40 to 0.60 s, about half of loading it from Parquet. Asking the kernel to map a whole
-//! range in one call (`madvise(MADV_POPULATE_WRITE)`, Linux 5.14) took 0.25 to 0.27 s, and
-//! 0.15 s split over two threads. That call is the only `unsafe` of this crate; elsewhere (or
-//! on an older kernel, which refuses it) the memory is mapped in on first touch as before.
+//! costs 2 to 3 microseconds a page: a probe touching 812 MiB (the columns of a 5,000 x 2,500
+//! panel) took 0.35 to 0.60 s. Asking the kernel to map the whole range in one call
+//! (`madvise(MADV_POPULATE_WRITE)`, Linux 5.14) took 0.25 to 0.27 s, and 0.14 to 0.2 s split
+//! over two threads. Inside the loaders the gain was smaller, within the machine's run-to-run
+//! noise. That call is the only `unsafe` of this crate; elsewhere (or on an older kernel, which
+//! refuses it) the memory is mapped in on first touch as before.
 #![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
@@ -30,7 +31,7 @@ pub(crate) fn filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
 }
 
 /// Map in the pages wholly inside `mem` (writable, contents untouched).
-pub(crate) fn populate<T>(mem: &mut [MaybeUninit<T>]) {
+fn populate<T>(mem: &mut [MaybeUninit<T>]) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
