@@ -83,7 +83,10 @@ pub fn bounds(reference: Price, up_bps: i64, down_bps: i64) -> (Price, Price) {
         let d = 10_000 * TICK;
         // Every real price fits the i64 product (it would take 4.6e10 CNY a share to overflow);
         // i128 division costs several times more in the loop that derives every cell's limits.
+        // A positive product (every real limit) rounds half up with one division and no
+        // branch on the remainder, which the loop could not predict.
         let ticks = match reference.0.checked_mul(10_000 + bps) {
+            Some(n) if (0..=i64::MAX - d / 2).contains(&n) => (n + d / 2) / d,
             Some(n) => {
                 let (q, r) = (n / d, n % d);
                 if 2 * r.abs() >= d {
@@ -380,6 +383,19 @@ mod tests {
         // First-day bounds around a reference: 144% and 64% of it.
         assert_eq!(bounds(p("10.00"), 4400, 3600), (p("14.40"), p("6.40")));
         assert_eq!(bounds(p("7.77"), 4400, 3600), (p("11.19"), p("4.97")));
+    }
+
+    proptest::proptest! {
+        /// The integer fast path gives what one exact rounding (half away from zero) of the
+        /// 128-bit product gives, for any price and percentage, negative ones included.
+        #[test]
+        fn bounds_round_the_exact_product_once(price in -10_000_000_000i64..10_000_000_000_000, up in -20_000i64..20_000, down in -20_000i64..20_000) {
+            let exact = |bps: i64| {
+                let d = 10_000 * TICK as i128;
+                Price(div_round(price as i128 * (10_000 + bps) as i128, d) as i64 * TICK)
+            };
+            proptest::prop_assert_eq!(bounds(Price(price), up, down), (exact(up), exact(-down)));
+        }
     }
 
     #[test]

@@ -204,26 +204,26 @@ impl Cells<'_> {
             let date = self.dates[d];
             // The day's rule of a seasoned name depends only on its board and ST flag: look
             // each up once a day, not once a cell (the calendar walks dated rules).
-            let mut seasoned: [[Option<DailyLimit>; 2]; 4] = [[None; 2]; 4];
+            let seasoned: [[DailyLimit; 2]; 4] =
+                BOARDS.map(|board| [false, true].map(|st| rules.daily_limit(date, board, st, Listing::Seasoned)));
+            let (flags, open, close) =
+                (&self.flags[d * self.n + from..], &self.open[d * self.n + from..], &self.close[d * self.n + from..]);
             for s in 0..width {
-                let i = d * self.n + from + s;
-                let f = self.flags[i];
+                let f = flags[s];
                 if f & flag::PRESENT == 0 {
                     continue;
                 }
                 let listed_at = *first[s].get_or_insert(d);
                 if f & flag::EXPLICIT_LIMITS == 0 {
                     let (board, st) = (self.boards[from + s], f & flag::ST != 0);
-                    let rule = match listing_at(self.dates, listed_at, d) {
-                        Listing::New { day, .. } if day < NEW_LISTING_DAYS => {
-                            rules.daily_limit(date, board, st, listing_at(self.dates, listed_at, d))
-                        }
-                        _ => *seasoned[board_index(board)][st as usize]
-                            .get_or_insert_with(|| rules.daily_limit(date, board, st, Listing::Seasoned)),
+                    let rule = if listed_at > 0 && d - listed_at < NEW_LISTING_DAYS {
+                        rules.daily_limit(date, board, st, listing_at(self.dates, listed_at, d))
+                    } else {
+                        seasoned[board as usize][st as usize]
                     };
-                    (up[s], down[s]) = rule.prices(prev[s], self.open[i]);
+                    (up[s], down[s]) = rule.prices(prev[s], open[s]);
                 }
-                prev[s] = Some(self.close[i]);
+                prev[s] = Some(close[s]);
             }
         }
     }
@@ -231,16 +231,11 @@ impl Cells<'_> {
 
 /// Trading days after a listing during which its own rules may apply (the longest, STAR's and
 /// the registration-system boards', is five); later its limits are a seasoned name's.
-const NEW_LISTING_DAYS: u32 = 8;
+const NEW_LISTING_DAYS: usize = 8;
 
-fn board_index(board: Board) -> usize {
-    match board {
-        Board::Main => 0,
-        Board::ChiNext => 1,
-        Board::Star => 2,
-        Board::Beijing => 3,
-    }
-}
+/// Every board, in the order of their discriminants (`board as usize` indexes a table built
+/// from this).
+const BOARDS: [Board; 4] = [Board::Main, Board::ChiNext, Board::Star, Board::Beijing];
 
 /// The listing of a symbol whose first bar is on day `first`, seen on `day` (see
 /// [`Panel::listing`]).
