@@ -21,6 +21,8 @@ pub mod akshare;
 mod assemble;
 mod bulk;
 pub mod calendar;
+mod csv_direct;
+mod direct;
 mod error;
 pub mod feed;
 pub mod generator;

@@ -7,7 +7,9 @@
 //! reported do not depend on the number of threads. A block without a quote character is split
 //! by hand at commas and newlines, fields parsed straight from bytes; a block with quotes goes
 //! through the `csv` crate. Every rejection names the file, the line, the column and the value,
-//! and says what to do.
+//! and says what to do. A file (not a stream) is first tried by [`crate::csv_direct`], which
+//! reads it twice but writes rows straight into the panel; anything it does not take, errors
+//! included, comes back here.
 
 use crate::assemble::assemble;
 use crate::calendar::Calendar;
@@ -101,8 +103,12 @@ pub fn load_csv(path: &Path, rules: &LimitRules) -> Result<Panel, DataError> {
     load_csv_with(path, &CsvOptions::default(), rules)
 }
 
-/// Load a CSV file of any preset.
+/// Load a CSV file of any preset. A file is read straight into the panel when it can be
+/// ([`crate::csv_direct`]); otherwise, and to report any error, as any reader is.
 pub fn load_csv_with(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Result<Panel, DataError> {
+    if let Some(panel) = crate::csv_direct::load(path, opts, rules) {
+        return Ok(panel);
+    }
     let file = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|source| DataError::Open { file: file.clone(), source })?;
     read_csv(f, &file, opts, rules)
@@ -123,16 +129,29 @@ pub fn read_csv<R: Read>(
     opts: &CsvOptions<'_>,
     rules: &LimitRules,
 ) -> Result<Panel, DataError> {
-    let read_err =
-        |e: std::io::Error, line: u64| DataError::Read { at: Place::line(source, line), message: e.to_string() };
-    // The header line.
-    let block_size = if opts.block_bytes == 0 { BLOCK } else { opts.block_bytes };
-    let mut buf: Vec<u8> = Vec::with_capacity(block_size + (1 << 16));
+    let (cols, layout, rest) = read_header(&mut reader, source, opts)?;
+    let ctx = Ctx { file: source, cols: &cols, layout, preset: opts.preset };
+    let parts = in_blocks(reader, rest, opts, source, |block, line| {
+        let part = ctx.parse_block(block, line);
+        let failed = part.error.is_some();
+        (part, failed)
+    })?;
+    assemble(parts, source, layout, opts.calendar, rules)
+}
+
+/// Read the header line: where each column is, and the file's layout; returns the bytes
+/// read past the header too (in a buffer with room for a block).
+pub(crate) fn read_header<R: Read>(
+    reader: &mut R,
+    source: &str,
+    opts: &CsvOptions<'_>,
+) -> Result<(Columns, Layout, Vec<u8>), DataError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(block_size(opts) + (1 << 16));
     let header_end = loop {
         if let Some(i) = buf.iter().position(|&b| b == b'\n') {
             break Some(i);
         }
-        if fill(&mut reader, &mut buf, 1 << 16).map_err(|e| read_err(e, 1))? == 0 {
+        if fill(reader, &mut buf, 1 << 16).map_err(|e| read_err(source, e, 1))? == 0 {
             break None;
         }
     };
@@ -154,24 +173,47 @@ pub fn read_csv<R: Read>(
         prices: opts.prices,
     };
     buf.drain(..header_end.map_or(buf.len(), |i| i + 1));
+    Ok((cols, layout, buf))
+}
 
-    let threads = match opts.threads {
-        0 => crate::workers(),
-        n => n,
-    };
-    let ctx = Ctx { file: source, cols: &cols, layout, preset: opts.preset };
-    let mut parts: Vec<Option<Part>> = Vec::new();
+fn read_err(source: &str, e: std::io::Error, line: u64) -> DataError {
+    DataError::Read { at: Place::line(source, line), message: e.to_string() }
+}
+
+fn block_size(opts: &CsvOptions<'_>) -> usize {
+    if opts.block_bytes == 0 {
+        BLOCK
+    } else {
+        opts.block_bytes
+    }
+}
+
+/// Cut the input after the header (`buf` holds what was read of it already) into blocks of
+/// whole records and run `work` on each, on the option's threads at once; `work` gets a block
+/// and the line it starts on, and says whether it failed. Returns the results in input
+/// order; after a failure no further block is read, so the results end with the blocks read
+/// by then (the failed one among them).
+pub(crate) fn in_blocks<R: Read, T: Send>(
+    mut reader: R,
+    mut buf: Vec<u8>,
+    opts: &CsvOptions<'_>,
+    source: &str,
+    work: impl Fn(&[u8], u64) -> (T, bool) + Sync,
+) -> Result<Vec<T>, DataError> {
+    let block_size = block_size(opts);
+    let threads = if opts.threads == 0 { crate::workers() } else { opts.threads };
+    let mut results: Vec<Option<T>> = Vec::new();
     let failed = std::sync::atomic::AtomicBool::new(false);
     let (block_tx, block_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(threads * 2);
-    let (part_tx, part_rx) = mpsc::channel::<(usize, Part)>();
-    // Parsed blocks come back to be filled again: a fresh 8 MiB buffer per block would be
+    let (result_tx, result_rx) = mpsc::channel::<(usize, T)>();
+    // Finished blocks come back to be filled again: a fresh 8 MiB buffer per block would be
     // mapped in page by page, at a cost close to that of parsing it.
     let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
     let block_rx = Mutex::new(block_rx);
     std::thread::scope(|scope| -> Result<(), DataError> {
-        let (ctx, failed, block_rx) = (&ctx, &failed, &block_rx);
+        let (work, failed, block_rx) = (&work, &failed, &block_rx);
         for _ in 0..threads {
-            let part_tx = part_tx.clone();
+            let result_tx = result_tx.clone();
             let spare_tx = spare_tx.clone();
             scope.spawn(move || loop {
                 let next = match block_rx.lock() {
@@ -179,18 +221,17 @@ pub fn read_csv<R: Read>(
                     Err(_) => return,
                 };
                 let Ok((k, start_line, block)) = next else { return };
-                let part = ctx.parse_block(&block, start_line);
+                let (result, bad) = work(&block, start_line);
                 let _ = spare_tx.send(block);
-                if part.error.is_some() {
+                if bad {
                     failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                if part_tx.send((k, part)).is_err() {
+                if result_tx.send((k, result)).is_err() {
                     return;
                 }
             });
         }
-        drop((part_tx, spare_tx));
-        // Cut the input into blocks of whole records.
+        drop((result_tx, spare_tx));
         let mut line = 2u64;
         let mut k = 0;
         let mut eof = false;
@@ -203,7 +244,7 @@ pub fn read_csv<R: Read>(
                     Ok(0) => eof = true,
                     Ok(_) => {}
                     Err(e) => {
-                        result = Err(read_err(e, line));
+                        result = Err(read_err(source, e, line));
                         break;
                     }
                 }
@@ -222,20 +263,17 @@ pub fn read_csv<R: Read>(
                     c => c,
                 }
             };
-            if cut == 0 {
-                if eof {
-                } else {
-                    // One record longer than what is buffered: read on.
-                    match fill(&mut reader, &mut buf, block_size.clamp(1 << 16, 1 << 20)) {
-                        Ok(0) => eof = true,
-                        Ok(_) => {}
-                        Err(e) => {
-                            result = Err(read_err(e, line));
-                            break;
-                        }
+            if cut == 0 && !eof {
+                // One record longer than what is buffered: read on.
+                match fill(&mut reader, &mut buf, block_size.clamp(1 << 16, 1 << 20)) {
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(e) => {
+                        result = Err(read_err(source, e, line));
+                        break;
                     }
-                    continue;
                 }
+                continue;
             }
             let cut = if cut == 0 { buf.len() } else { cut };
             let mut rest = match spare_rx.try_recv() {
@@ -256,35 +294,21 @@ pub fn read_csv<R: Read>(
             k += 1;
         }
         drop(block_tx);
-        parts.resize_with(k, || None);
-        for (k, part) in part_rx {
-            parts[k] = Some(part);
+        results.resize_with(k, || None);
+        for (k, r) in result_rx {
+            results[k] = Some(r);
         }
         result
     })?;
-    // Blocks after a failed one may be missing; assemble stops at the first error anyway.
-    let parts: Vec<Part> = parts.into_iter().map_while(|p| p).collect();
-    assemble(parts, source, layout, opts.calendar, rules)
+    Ok(results.into_iter().map_while(|r| r).collect())
 }
 
 /// Append up to `want` bytes; returns how many were read (0 at the end of the input).
 fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    // `read_to_end` reads into the spare capacity without zeroing it first.
     let start = buf.len();
-    buf.resize(start + want, 0);
-    let mut got = 0;
-    while got < want {
-        match reader.read(&mut buf[start + got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(start + got);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(start + got);
-    Ok(got)
+    reader.by_ref().take(want as u64).read_to_end(buf)?;
+    Ok(buf.len() - start)
 }
 
 /// The end of the last whole record in `buf`: just after the last newline outside quotes
@@ -307,11 +331,11 @@ fn record_cut(buf: &[u8]) -> usize {
 }
 
 /// Where each known column sits in the header, and its name there (for messages).
-struct Columns {
+pub(crate) struct Columns {
     n: usize,
-    names: Vec<String>,
-    date: usize,
-    symbol: usize,
+    pub(crate) names: Vec<String>,
+    pub(crate) date: usize,
+    pub(crate) symbol: usize,
     open: usize,
     high: usize,
     low: usize,
@@ -374,9 +398,9 @@ impl Columns {
 }
 
 /// The fields of one record: byte ranges into one buffer.
-struct Fields<'a> {
-    buf: &'a [u8],
-    ranges: &'a [(usize, usize)],
+pub(crate) struct Fields<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) ranges: &'a [(usize, usize)],
 }
 
 impl<'a> Fields<'a> {
@@ -392,51 +416,24 @@ impl<'a> Fields<'a> {
 }
 
 /// What every worker shares.
-struct Ctx<'a> {
-    file: &'a str,
-    cols: &'a Columns,
-    layout: Layout,
-    preset: &'a CsvPreset,
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) cols: &'a Columns,
+    pub(crate) layout: Layout,
+    pub(crate) preset: &'a CsvPreset,
 }
 
 impl Ctx<'_> {
     /// Parse one block of whole records whose first line is `start_line`.
     fn parse_block(&self, block: &[u8], start_line: u64) -> Part {
         let mut part = Part::new(self.file, self.layout);
-        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(self.cols.n + 1);
         if memchr::memchr(b'"', block).is_none() {
-            // Every comma and newline in one vectorized pass; a record ends at each newline.
-            let mut line = start_line;
-            let mut a = 0;
-            let mut row_start = 0;
-            let seps = memchr::memchr2_iter(b',', b'\n', block).chain(std::iter::once(block.len()));
-            for p in seps {
-                let end_of_row = p == block.len() || block[p] == b'\n';
-                if !end_of_row {
-                    ranges.push((a, p));
-                    a = p + 1;
-                    continue;
-                }
-                let end = if p > a && block[p - 1] == b'\r' { p - 1 } else { p };
-                if p == block.len() && row_start == block.len() {
-                    break;
-                }
-                if ranges.is_empty() && end == row_start {
-                    // An empty line, skipped as the csv crate does.
-                } else {
-                    ranges.push((a, end));
-                    if let Err(e) = self.row(&mut part, &Fields { buf: block, ranges: &ranges }, line) {
-                        part.error = Some(e);
-                        return part;
-                    }
-                }
-                ranges.clear();
-                line += 1;
-                a = p + 1;
-                row_start = a;
+            if let Err(e) = split_rows(block, start_line, |f, line| self.row(&mut part, f, line)) {
+                part.error = Some(e);
             }
             return part;
         }
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(self.cols.n + 1);
         let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(block);
         let mut rec = csv::ByteRecord::new();
         loop {
@@ -464,11 +461,15 @@ impl Ctx<'_> {
     /// One record into the part.
     #[inline]
     fn row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(), DataError> {
+        let (date, id, bar) = self.parse_row(part, f, line)?;
+        part.push(date, id, &bar, line)
+    }
+
+    /// A record's date (day number) and symbol (the part's id for it), read and checked: the
+    /// part's order and symbol checks.
+    #[inline]
+    pub(crate) fn key(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32), DataError> {
         let c = self.cols;
-        if f.ranges.len() != c.n {
-            let at = Place::line(self.file, line);
-            return Err(DataError::FieldCount { at, expected: c.n, found: f.ranges.len() });
-        }
         let mut code = [0u8; 9];
         let mut raw_sym = f.get(c.symbol);
         if self.preset.suffix_codes {
@@ -478,6 +479,18 @@ impl Ctx<'_> {
         }
         let (date, new_day) = part.date_text(f.get(c.date), &c.names[c.date], raw_sym, line)?;
         let id = part.symbol(raw_sym, &c.names[c.symbol], new_day, date, line)?;
+        Ok((date, id))
+    }
+
+    /// A record read and checked value by value (the bar's consistency is [`Part::push`]'s).
+    #[inline]
+    pub(crate) fn parse_row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32, Bar), DataError> {
+        let c = self.cols;
+        if f.ranges.len() != c.n {
+            let at = Place::line(self.file, line);
+            return Err(DataError::FieldCount { at, expected: c.n, found: f.ranges.len() });
+        }
+        let (date, id) = self.key(part, f, line)?;
         let at = part.at(line);
         let mode = self.layout.prices;
         let name = |i: usize| c.names[i].as_str();
@@ -522,8 +535,91 @@ impl Ctx<'_> {
             Some(i) => at.factor(f.opt(Some(i)), name(i))?,
             None => f64::NAN,
         };
-        let bar = Bar { open, high, low, close, volume, amount, up, down, adj, paused, st };
-        part.push(date, id, &bar, line)
+        Ok((date, id, Bar { open, high, low, close, volume, amount, up, down, adj, paused, st }))
+    }
+}
+
+/// Split a block without quote characters into records at commas and newlines and call `row`
+/// on each with its line; empty lines are skipped as the `csv` crate skips them. Stops at the
+/// first error.
+pub(crate) fn split_rows<E>(
+    block: &[u8],
+    start_line: u64,
+    mut row: impl FnMut(&Fields<'_>, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(32);
+    let mut line = start_line;
+    let mut a = 0;
+    let mut row_start = 0;
+    let seps = Separators::new(block).chain(std::iter::once(block.len()));
+    for p in seps {
+        let end_of_row = p == block.len() || block[p] == b'\n';
+        if !end_of_row {
+            ranges.push((a, p));
+            a = p + 1;
+            continue;
+        }
+        let end = if p > a && block[p - 1] == b'\r' { p - 1 } else { p };
+        if p == block.len() && row_start == block.len() {
+            break;
+        }
+        if !(ranges.is_empty() && end == row_start) {
+            ranges.push((a, end));
+            row(&Fields { buf: block, ranges: &ranges }, line)?;
+        }
+        ranges.clear();
+        line += 1;
+        a = p + 1;
+        row_start = a;
+    }
+    Ok(())
+}
+
+/// The positions of the commas and newlines of a block, in order, found eight bytes at a time
+/// (SWAR: each byte of a word compared at once by integer arithmetic). Fields are a few bytes
+/// long, so a search call per separator (`memchr2`) spent more on each call than on the bytes.
+struct Separators<'a> {
+    block: &'a [u8],
+    /// Where the word of `mask` starts, and where the next word does.
+    base: usize,
+    next: usize,
+    /// Bit 7 of each byte of the word that is a separator.
+    mask: u64,
+}
+
+impl<'a> Separators<'a> {
+    fn new(block: &'a [u8]) -> Self {
+        Separators { block, base: 0, next: 0, mask: 0 }
+    }
+}
+
+impl Iterator for Separators<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        // Bit 7 set in each byte of `x` that is zero, and nowhere else (no carries between
+        // bytes, unlike the shorter `(x - ONES) & !x` test).
+        let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+        while self.mask == 0 {
+            let at = self.next;
+            let word = match self.block.get(at..at + 8) {
+                Some(w) => u64::from_le_bytes(<[u8; 8]>::try_from(w).ok()?),
+                None if at < self.block.len() => {
+                    let mut w = [0u8; 8];
+                    w[..self.block.len() - at].copy_from_slice(&self.block[at..]);
+                    u64::from_le_bytes(w)
+                }
+                None => return None,
+            };
+            self.mask = zero_bytes(word ^ (ONES * b',' as u64)) | zero_bytes(word ^ (ONES * b'\n' as u64));
+            (self.base, self.next) = (at, at + 8);
+        }
+        let i = self.base + self.mask.trailing_zeros() as usize / 8;
+        self.mask &= self.mask - 1;
+        Some(i)
     }
 }
 
@@ -543,4 +639,23 @@ pub(crate) fn suffix_code<'a>(raw: &[u8], out: &'a mut [u8; 9]) -> Option<&'a [u
     out[..6].copy_from_slice(raw);
     out[6..].copy_from_slice(ex);
     Some(&out[..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time search finds exactly the commas and newlines a byte loop finds,
+        /// whatever the length and content (bytes near ',' and '\n' included).
+        #[test]
+        fn separators_are_every_comma_and_newline(block in proptest::collection::vec(
+            prop_oneof![Just(b','), Just(b'\n'), Just(b'\r'), Just(b'+'), Just(b'-'), Just(0x8a_u8), Just(0xac_u8), any::<u8>()],
+            0..100,
+        )) {
+            let want: Vec<usize> = block.iter().enumerate().filter(|(_, b)| **b == b',' || **b == b'\n').map(|(i, _)| i).collect();
+            prop_assert_eq!(Separators::new(&block).collect::<Vec<_>>(), want);
+        }
+    }
 }

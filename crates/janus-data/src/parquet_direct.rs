@@ -17,13 +17,13 @@
 //! (an encoding it does not decode, a bad value, a duplicate, a calendar mismatch), it gives
 //! up and the general reader reads the file, which reports the exact row of an error.
 
-use crate::assemble::carry_factors;
 use crate::calendar::Calendar;
+use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::panel::Panel;
 use crate::parquet_bars::{day_of_text, DateKind, DATE, FIELDS, SYMBOL};
 use crate::parquet_pages::{read_f64, read_keys, Keys, Scratch, NULL};
-use crate::rows::{from_day_number, symbol_flaw, FxMap, Layout};
-use janus_core::{Board, LimitRules, Price};
+use crate::rows::{symbol_flaw, Layout};
+use janus_core::LimitRules;
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,10 +31,6 @@ use std::sync::Mutex;
 
 /// Column slots, one per field of [`FIELDS`].
 const SLOTS: usize = FIELDS.len();
-
-/// Cells per band: big enough that sorted input rarely changes band, small enough that two
-/// workers rarely want the same one.
-const BAND_CELLS: usize = 1 << 16;
 
 /// Read the file at `path` (whose columns are at `cols`) into a panel; `None` when the general
 /// reader must do it.
@@ -75,92 +71,21 @@ pub(crate) fn load(
         days.extend(s.days);
         names.extend(s.symbols);
     }
-    days.sort_unstable();
-    days.dedup();
-    names.sort_unstable();
-    names.dedup();
-    let (&min_date, &max_date) = (days.first()?, days.last()?);
-    // Symbols differing only in case: the general reader names both.
-    let mut lower: Vec<String> = names.iter().map(|s| s.to_lowercase()).collect();
-    lower.sort_unstable();
-    if lower.windows(2).any(|w| w[0] == w[1]) {
-        return None;
-    }
-    let dates: Vec<chrono::NaiveDate> = days.iter().map(|&d| from_day_number(d)).collect();
-    if let Some(cal) = calendar {
-        let complete = |first, last| cal.days_between(first, last).all(|(d, _)| dates.binary_search(&d).is_ok());
-        if !dates.iter().all(|&d| cal.contains(d)) || !complete(dates[0], dates[dates.len() - 1]) {
+    let shape = Shape::new(days, names, calendar)?;
+
+    // Pass 2: every row into its cell.
+    let mut blank = Blank::new(shape.n_cells(), layout.adj);
+    {
+        let cells = shape.cells();
+        let bands = blank.bands(shape.names.len());
+        let ok = for_each_group(&readers, groups, |reader, g, work| {
+            write_group(reader, g, cols, layout, &cells, &bands, work)
+        });
+        if !ok {
             return None;
         }
     }
-    let (n_dates, n_sym) = (dates.len(), names.len());
-    let n_cells = n_dates.checked_mul(n_sym).filter(|&n| n <= u32::MAX as usize)?;
-    let mut day_of = vec![u32::MAX; (max_date - min_date) as usize + 1];
-    for (k, &d) in days.iter().enumerate() {
-        day_of[(d - min_date) as usize] = k as u32;
-    }
-    let rank: FxMap<&[u8], u32> = names.iter().enumerate().map(|(k, s)| (s.as_bytes(), k as u32)).collect();
-    let at = Cells { day_of: &day_of, min_date, n_sym: n_sym as u32, rank: &rank };
-
-    // The panel with its fill values.
-    let adj_on = layout.adj;
-    let [mut open, mut high, mut low, mut close, mut up, mut down] =
-        [(); 6].map(|_| crate::memory::filled(n_cells, Price::ZERO));
-    let (mut volume, mut amount, mut flags) = (
-        crate::memory::filled(n_cells, 0.0),
-        crate::memory::filled(n_cells, f64::NAN),
-        crate::memory::filled(n_cells, 0u8),
-    );
-    let mut adj = if adj_on { crate::memory::filled(n_cells, f64::NAN) } else { Vec::new() };
-
-    // Pass 2: every row into its cell.
-    let band_days = (BAND_CELLS / n_sym.max(1)).max(1);
-    let per_band = band_days * n_sym;
-    let mut adj_bands = adj.chunks_mut(per_band);
-    let bands: Vec<Mutex<Band<'_>>> = open
-        .chunks_mut(per_band)
-        .zip(high.chunks_mut(per_band))
-        .zip(low.chunks_mut(per_band))
-        .zip(close.chunks_mut(per_band))
-        .zip(up.chunks_mut(per_band))
-        .zip(down.chunks_mut(per_band))
-        .zip(volume.chunks_mut(per_band))
-        .zip(amount.chunks_mut(per_band))
-        .zip(flags.chunks_mut(per_band))
-        .map(|((((((((open, high), low), close), up), down), volume), amount), flags)| {
-            let adj = adj_bands.next().unwrap_or_default();
-            Mutex::new(Band { open, high, low, close, up, down, volume, amount, flags, adj })
-        })
-        .collect();
-    let ok = for_each_group(&readers, groups, |reader, g, work| {
-        write_group(reader, g, cols, layout, &at, &bands, per_band, work)
-    });
-    drop(bands);
-    if !ok {
-        return None;
-    }
-    if adj_on {
-        carry_factors(&mut adj, n_sym);
-    }
-    let boards = names.iter().map(|s| Board::from_symbol(s)).collect();
-    let mut p = Panel {
-        dates,
-        symbols: names,
-        boards,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        amount,
-        limit_up: up,
-        limit_down: down,
-        flags,
-        adj_factor: adj,
-        actions: Vec::new(),
-    };
-    p.derive_limits(rules);
-    Some(p)
+    Some(blank.finish(shape, rules))
 }
 
 /// Run `f` on every row group, on one worker per reader; false if any call gave `None` (the
@@ -285,62 +210,14 @@ fn keys_of(
     Some(Seen { days, symbols })
 }
 
-/// Where rows go: panel day of a day number, rank of a symbol.
-struct Cells<'a> {
-    day_of: &'a [u32],
-    min_date: i32,
-    n_sym: u32,
-    rank: &'a FxMap<&'a [u8], u32>,
-}
-
-/// The panel's columns over a run of days, behind one lock.
-struct Band<'a> {
-    open: &'a mut [Price],
-    high: &'a mut [Price],
-    low: &'a mut [Price],
-    close: &'a mut [Price],
-    up: &'a mut [Price],
-    down: &'a mut [Price],
-    volume: &'a mut [f64],
-    amount: &'a mut [f64],
-    flags: &'a mut [u8],
-    /// Empty when the file has no factors.
-    adj: &'a mut [f64],
-}
-
-impl Band<'_> {
-    /// Write a row to cell `k` of the band; false if the cell has one already (a duplicate).
-    #[inline]
-    fn put(&mut self, k: usize, row: &crate::bulk::Row) -> bool {
-        if self.flags[k] != 0 {
-            return false;
-        }
-        self.flags[k] = row.flags;
-        self.open[k] = row.open;
-        self.high[k] = row.high;
-        self.low[k] = row.low;
-        self.close[k] = row.close;
-        self.up[k] = row.limit_up;
-        self.down[k] = row.limit_down;
-        self.volume[k] = row.volume;
-        self.amount[k] = row.amount;
-        if let Some(a) = self.adj.get_mut(k) {
-            *a = row.adj;
-        }
-        true
-    }
-}
-
 /// Pass 2 on row group `g`: every row checked and written to its cell.
-#[allow(clippy::too_many_arguments)]
 fn write_group(
     reader: &SerializedFileReader<std::fs::File>,
     g: usize,
     cols: &[Option<usize>; SLOTS],
     layout: Layout,
     at: &Cells<'_>,
-    bands: &[Mutex<Band<'_>>],
-    per_band: usize,
+    bands: &Bands<'_>,
     work: &mut Work,
 ) -> Option<()> {
     let rg = reader.get_row_group(g).ok()?;
@@ -348,13 +225,10 @@ fn write_group(
     // Each key's day and rank, then each row's cell.
     let date_keys = work.date.ints.len() + work.date.texts.len();
     work.key_day.clear();
-    work.key_day.extend((0..date_keys).map(|i| {
-        key_day(&work.date, i, kind)
-            .and_then(|d| at.day_of.get(usize::try_from(d - at.min_date).ok()?).copied())
-            .unwrap_or(u32::MAX)
-    }));
+    work.key_day
+        .extend((0..date_keys).map(|i| key_day(&work.date, i, kind).and_then(|d| at.day(d)).unwrap_or(u32::MAX)));
     work.key_rank.clear();
-    work.key_rank.extend(work.symbol.texts.iter().map(|t| at.rank.get(&t[..]).copied().unwrap_or(u32::MAX)));
+    work.key_rank.extend(work.symbol.texts.iter().map(|t| at.rank(t).unwrap_or(u32::MAX)));
     work.cells.clear();
     for (&d, &s) in work.date.rows.iter().zip(&work.symbol.rows) {
         let (day, rank) = (*work.key_day.get(d as usize)?, *work.key_rank.get(s as usize)?);
@@ -374,19 +248,10 @@ fn write_group(
         }
     }
     let columns = crate::bulk::Columns::by_field(|k| cols[k].map(|_| work.numbers[k].as_slice()))?;
-    let mut held: Option<(usize, std::sync::MutexGuard<'_, Band<'_>>)> = None;
+    let mut writer = bands.writer();
     for (r, &cell) in work.cells.iter().enumerate() {
         let row = crate::bulk::check_row(&columns, r, layout.prices)?;
-        let (cell, b) = (cell as usize, cell as usize / per_band);
-        if !matches!(&held, Some((h, _)) if *h == b) {
-            // One lock at a time: release the last band before taking the next.
-            drop(held.take());
-            held = Some((b, bands.get(b)?.lock().ok()?));
-        }
-        let (_, band) = held.as_mut()?;
-        if !band.put(cell - b * per_band, &row) {
-            return None;
-        }
+        writer.put(cell as usize, &row)?;
     }
     Some(())
 }
@@ -397,9 +262,11 @@ mod tests {
     //! crate can: both must give the same panel, or the direct one must step aside.
 
     use super::*;
+    use crate::direct::assert_same;
     use crate::panel::flag;
     use crate::parquet_bars::{columns, load_parquet, load_rows, EPOCH_DAY};
     use crate::{generate, GenConfig, PriceMode};
+    use janus_core::Price;
     use parquet::basic::Compression;
     use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
     use parquet::file::properties::{WriterProperties, WriterVersion};
@@ -635,16 +502,6 @@ mod tests {
         let rules = LimitRules::default();
         let (cols, layout) = columns(path, PriceMode::Raw).unwrap();
         (load(path, &cols, layout, None, &rules), load_rows(path, &cols, layout, None, &rules))
-    }
-
-    fn assert_same(a: &Panel, b: &Panel, what: &str) {
-        let bits = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>();
-        assert_eq!((&a.dates, &a.symbols, &a.boards), (&b.dates, &b.symbols, &b.boards), "{what}");
-        assert_eq!((&a.open, &a.high, &a.low, &a.close), (&b.open, &b.high, &b.low, &b.close), "{what}");
-        assert_eq!((&a.limit_up, &a.limit_down, &a.flags), (&b.limit_up, &b.limit_down, &b.flags), "{what}");
-        assert_eq!(bits(&a.volume), bits(&b.volume), "{what}");
-        assert_eq!(bits(&a.amount), bits(&b.amount), "{what}");
-        assert_eq!(bits(&a.adj_factor), bits(&b.adj_factor), "{what}");
     }
 
     #[test]

@@ -213,7 +213,7 @@ impl Part {
     /// Returns the day number and whether it starts a new day.
     #[inline]
     pub fn date_text(&mut self, raw: &[u8], column: &str, raw_sym: &[u8], line: u64) -> Result<(i32, bool), DataError> {
-        if self.last_date != i32::MIN && raw == self.last_date_raw.as_slice() {
+        if self.last_date != i32::MIN && short_eq(raw, &self.last_date_raw) {
             return Ok((self.last_date, false));
         }
         let d = parse_date(raw).ok_or_else(|| self.at(line).err(Kind::Date, column, raw))?;
@@ -250,7 +250,7 @@ impl Part {
         }
         if self.layout.order == Order::Strict && !new_day {
             if let Some(prev) = self.prev_sym {
-                match raw.cmp(self.names[prev as usize].as_bytes()) {
+                match short_cmp(raw, self.names[prev as usize].as_bytes()) {
                     std::cmp::Ordering::Greater => {}
                     std::cmp::Ordering::Equal => {
                         return Err(DataError::Duplicate {
@@ -273,7 +273,7 @@ impl Part {
             Some(p) if !new_day => self.next_of[p as usize],
             _ => self.first_of_day,
         };
-        let hit = |g: u32| self.names.get(g as usize).is_some_and(|n| n.as_bytes() == raw);
+        let hit = |g: u32| self.names.get(g as usize).is_some_and(|n| short_eq(n.as_bytes(), raw));
         let id = if hit(guess) {
             guess
         } else {
@@ -389,6 +389,38 @@ impl Part {
     }
 }
 
+/// The first and the last eight bytes of `a` (8 to 16 bytes long; they overlap when shorter
+/// than 16), big-endian, so that comparing the numbers compares the bytes.
+#[inline]
+fn ends(a: &[u8]) -> Option<(u64, u64)> {
+    let first = u64::from_be_bytes(a.get(..8)?.try_into().ok()?);
+    let last = u64::from_be_bytes(a.get(a.len().checked_sub(8)?..)?.try_into().ok()?);
+    Some((first, last))
+}
+
+/// `a == b` for the short texts of a row (dates, symbols) without a call to `memcmp`, which
+/// cost more per row than the comparison itself.
+#[inline]
+pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.len() <= 16).then(|| ends(a).zip(ends(b))).flatten() {
+        Some((x, y)) => x == y,
+        None => a == b,
+    }
+}
+
+/// `a.cmp(b)` for short texts of one length, as [`short_eq`]; any other pair as the slices
+/// compare.
+#[inline]
+pub(crate) fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match (a.len() == b.len() && a.len() <= 16).then(|| ends(a).zip(ends(b))).flatten() {
+        Some((x, y)) => x.cmp(&y),
+        None => a.cmp(b),
+    }
+}
+
 /// What makes a symbol unusable, if anything: a control character or a space (an empty
 /// symbol or one that is not UTF-8 is refused before).
 pub(crate) fn symbol_flaw(sym: &str) -> Option<&'static str> {
@@ -403,7 +435,7 @@ pub(crate) fn symbol_flaw(sym: &str) -> Option<&'static str> {
 
 /// The consistency rules of one bar; returns its flags.
 #[inline]
-fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> {
+pub(crate) fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> {
     let (open, high, low, close) = (bar.open, bar.high, bar.low, bar.close);
     if high < low {
         return Err(DataError::HighBelowLow { at: at(), high, low });
@@ -442,4 +474,25 @@ fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> {
         flags |= flag::EXPLICIT_LIMITS;
     }
     Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-wise comparisons agree with the slices' own, at every length around 8 and
+        /// 16 and for texts sharing a prefix.
+        #[test]
+        fn short_comparisons_agree_with_the_slices(a in "[0A.\\x00\\xff]{0,20}", b in "[0A.\\x00\\xff]{0,20}", same_len in any::<bool>()) {
+            let (a, mut b) = (a.into_bytes(), b.into_bytes());
+            if same_len {
+                b.resize(a.len(), b'0');
+            }
+            prop_assert_eq!(short_eq(&a, &b), a == b);
+            prop_assert_eq!(short_cmp(&a, &b), a.cmp(&b));
+            prop_assert_eq!(short_cmp(&a, &a), std::cmp::Ordering::Equal);
+        }
+    }
 }

@@ -1,10 +1,11 @@
 //! The CSV loader cuts its input into blocks parsed in parallel: the panel and the error it
-//! reports must not depend on where the cuts fall or how many threads there are.
+//! reports must not depend on where the cuts fall or how many threads there are, nor on
+//! whether a file was read straight into the panel.
 
 mod common;
 
 use janus_core::LimitRules;
-use janus_data::{generate, read_csv, write_csv, CsvOptions, DataError, GenConfig, Panel};
+use janus_data::{generate, load_csv_with, read_csv, write_csv, CsvOptions, DataError, GenConfig, Panel};
 use proptest::prelude::*;
 
 fn load(text: &[u8], block_bytes: usize, threads: usize) -> Result<Panel, DataError> {
@@ -114,6 +115,18 @@ proptest! {
         }
         let serial = load(text.as_bytes(), 0, 1).map_err(|e| e.to_string());
         let cut = load(text.as_bytes(), block, threads).map_err(|e| e.to_string());
+        // A file is read twice, straight into the panel, when nothing in it needs the general
+        // loader: the outcome must be the same.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        std::fs::write(&path, &text).unwrap();
+        let opts = CsvOptions { block_bytes: block, threads, ..CsvOptions::default() };
+        let file = load_csv_with(&path, &opts, &LimitRules::default())
+            .map_err(|e| e.to_string().replace(&path.display().to_string(), "p.csv"));
+        match (&serial, &file) {
+            (Ok(a), Ok(b)) => common::assert_same_panel(a, b),
+            (a, b) => prop_assert_eq!(a.as_ref().map(|_| ()), b.as_ref().map(|_| ())),
+        }
         match (serial, cut) {
             (Ok(a), Ok(b)) => common::assert_same_panel(&a, &b),
             (a, b) => prop_assert_eq!(a.map(|_| ()), b.map(|_| ())),

@@ -1,0 +1,289 @@
+//! The direct CSV reader: a file read twice, first only each row's date and symbol (to learn
+//! the panel's shape), then every row parsed and checked as [`crate::loader`] does it and
+//! written straight to its cell (see [`crate::direct`]). The general loader keeps every row in
+//! buffers as large as the panel and scatters them at the end; this one needs no buffers, and
+//! on a large file it is faster even though it reads the file twice.
+//!
+//! It reads files only (a stream cannot be read twice), and steps aside (the general loader
+//! then reads the file and reports the exact line of any error) for a block with a quote
+//! character, for any value the row checks refuse, and for anything only the whole input can
+//! show: rows out of order across blocks, duplicates, case variants, a calendar mismatch.
+
+use crate::bulk::Row;
+use crate::direct::{Bands, Blank, Cells, Shape};
+use crate::loader::{in_blocks, read_header, split_rows, CsvOptions, Ctx, Fields};
+use crate::panel::Panel;
+use crate::rows::{check, Order, Part};
+use janus_core::{LimitRules, Price};
+use std::path::Path;
+
+/// Read the CSV file at `path` into a panel; `None` when the general loader must do it.
+pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Option<Panel> {
+    let source = path.display().to_string();
+    let mut file = std::fs::File::open(path).ok()?;
+    let (cols, layout, rest) = read_header(&mut file, &source, opts).ok()?;
+    let ctx = Ctx { file: &source, cols: &cols, layout, preset: opts.preset };
+
+    // Pass 1: every block's dates and symbols.
+    let seen = in_blocks(file, rest, opts, &source, |block, line| {
+        let s = scan(&ctx, block, line);
+        let failed = s.is_none();
+        (s, failed)
+    })
+    .ok()?;
+    let (mut days, mut names) = (Vec::new(), Vec::new());
+    let mut last: Option<(i32, String)> = None;
+    for s in seen {
+        let s = s?;
+        // Strict order across the seam between two blocks (inside a block, `Part` checks it).
+        if let (Order::Strict, Some((pd, ps)), Some((d, sym))) = (layout.order, &last, &s.first) {
+            if (d, sym.as_bytes()) <= (pd, ps.as_bytes()) {
+                return None;
+            }
+        }
+        if s.last.is_some() {
+            last = s.last;
+        }
+        days.extend(s.days);
+        names.extend(s.names);
+    }
+    let shape = Shape::new(days, names, opts.calendar)?;
+
+    // Pass 2: every row into its cell.
+    let mut blank = Blank::new(shape.n_cells(), layout.adj);
+    {
+        let cells = shape.cells();
+        let bands = blank.bands(shape.names.len());
+        let mut file = std::fs::File::open(path).ok()?;
+        let (again, _, rest) = read_header(&mut file, &source, opts).ok()?;
+        if again.names != cols.names {
+            return None;
+        }
+        let written = in_blocks(file, rest, opts, &source, |block, line| {
+            let ok = write(&ctx, block, line, &cells, &bands).is_some();
+            (ok, !ok)
+        })
+        .ok()?;
+        if !written.iter().all(|&ok| ok) {
+            return None;
+        }
+    }
+    Some(blank.finish(shape, rules))
+}
+
+/// The dates and symbols of one block.
+struct Seen {
+    /// Day numbers, sorted, each once.
+    days: Vec<i32>,
+    names: Vec<String>,
+    /// The first and last row's date and symbol.
+    first: Option<(i32, String)>,
+    last: Option<(i32, String)>,
+}
+
+/// Pass 1 on a block: each row's date and symbol, read and checked as the loader does
+/// ([`Ctx::key`]); the rest of a row is not split.
+fn scan(ctx: &Ctx<'_>, block: &[u8], start_line: u64) -> Option<Seen> {
+    if memchr::memchr(b'"', block).is_some() {
+        return None;
+    }
+    let need = ctx.cols.date.max(ctx.cols.symbol) + 1;
+    let mut part = Part::new(ctx.file, ctx.layout);
+    let mut days: Vec<i32> = Vec::new();
+    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(need);
+    let (mut pos, mut line) = (0, start_line);
+    while pos < block.len() {
+        let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
+        // An empty line is skipped, as the loader skips it.
+        if !matches!(&block[pos..end], b"" | b"\r") {
+            ranges.clear();
+            let mut a = pos;
+            for (i, &b) in block[pos..end].iter().enumerate() {
+                if b == b',' {
+                    ranges.push((a, pos + i));
+                    a = pos + i + 1;
+                    if ranges.len() == need {
+                        break;
+                    }
+                }
+            }
+            if ranges.len() < need {
+                ranges.push((a, end));
+            }
+            if ranges.len() < need {
+                return None;
+            }
+            let (date, _) = ctx.key(&mut part, &Fields { buf: block, ranges: &ranges }, line).ok()?;
+            if days.last() != Some(&date) {
+                days.push(date);
+            }
+        }
+        pos = end + 1;
+        line += 1;
+    }
+    days.sort_unstable();
+    days.dedup();
+    let last = part.last_key().map(|(d, s, _)| (d, s.to_string()));
+    Some(Seen { days, first: part.first_key.take().map(|(d, s, _)| (d, s)), last, names: part.names })
+}
+
+/// Pass 2 on a block: every row parsed and checked ([`Ctx::parse_row`], [`check`]) and
+/// written to its cell.
+fn write(ctx: &Ctx<'_>, block: &[u8], start_line: u64, cells: &Cells<'_>, bands: &Bands<'_>) -> Option<()> {
+    if memchr::memchr(b'"', block).is_some() {
+        return None;
+    }
+    let mut part = Part::new(ctx.file, ctx.layout);
+    // By the part's symbol id: the panel column.
+    let mut rank: Vec<u32> = Vec::new();
+    let mut writer = bands.writer();
+    let (mut last_date, mut day) = (i32::MIN, 0u32);
+    split_rows(block, start_line, |f, line| -> Result<(), ()> {
+        let (date, id, bar) = ctx.parse_row(&mut part, f, line).map_err(drop)?;
+        let flags = check(&bar, || part.at(line).place()).map_err(drop)?;
+        if date != last_date {
+            day = cells.day(date).ok_or(())?;
+            last_date = date;
+        }
+        while rank.len() < part.names.len() {
+            rank.push(cells.rank(part.names[rank.len()].as_bytes()).ok_or(())?);
+        }
+        let cell = day as usize * cells.n_sym as usize + *rank.get(id as usize).ok_or(())? as usize;
+        // A lone limit is checked but does not count (the panel derives that day's limits).
+        let (limit_up, limit_down) = match (bar.up, bar.down) {
+            (Some(u), Some(d)) => (u, d),
+            _ => (Price::ZERO, Price::ZERO),
+        };
+        let row = Row {
+            open: bar.open,
+            high: bar.high,
+            low: bar.low,
+            close: bar.close,
+            volume: bar.volume,
+            amount: bar.amount,
+            limit_up,
+            limit_down,
+            flags,
+            adj: bar.adj,
+        };
+        writer.put(cell, &row).ok_or(())
+    })
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The direct reader against the general one: the same panel from every kind of file it
+    //! takes, and for everything else it steps aside so that the general error is reported.
+
+    use super::*;
+    use crate::akshare::AKSHARE;
+    use crate::calendar::Calendar;
+    use crate::direct::assert_same;
+    use crate::loader::{load_csv_with, read_csv};
+    use crate::tushare::TUSHARE;
+    use crate::{generate, write_csv, GenConfig, PriceMode};
+
+    /// The direct panel (which must exist) and the general one, from the same text.
+    fn both(text: &str, opts: &CsvOptions<'_>) -> (Option<Panel>, Result<Panel, crate::DataError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bars.csv");
+        std::fs::write(&path, text).unwrap();
+        let rules = LimitRules::default();
+        let general = read_csv(text.as_bytes(), &path.display().to_string(), opts, &rules);
+        let via_path = load_csv_with(&path, opts, &rules);
+        // Whichever reader runs, the caller sees the general reader's outcome.
+        match (&via_path, &general) {
+            (Ok(a), Ok(b)) => assert_same(a, b, "load_csv_with"),
+            (a, b) => assert_eq!(a.as_ref().err().map(|e| e.to_string()), b.as_ref().err().map(|e| e.to_string())),
+        }
+        (load(&path, opts, &rules), general)
+    }
+
+    fn same(text: &str, opts: &CsvOptions<'_>, what: &str) {
+        let (direct, general) = both(text, opts);
+        let general = general.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_same(&direct.unwrap_or_else(|| panic!("{what}: the direct reader stepped aside")), &general, what);
+    }
+
+    fn market() -> String {
+        let cfg = GenConfig { n_symbols: 37, n_days: 60, seed: 11, ..GenConfig::default() };
+        let mut out = Vec::new();
+        write_csv(&generate(&cfg, &LimitRules::default()), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    const H: &str = "date,symbol,open,high,low,close,volume";
+
+    #[test]
+    fn files_of_every_kind_load_directly_into_the_panel_the_general_loader_builds() {
+        let text = market();
+        for (block_bytes, threads) in [(0, 0), (1, 2), (300, 3), (4096, 2), (100_000, 1)] {
+            same(
+                &text,
+                &CsvOptions { block_bytes, threads, ..CsvOptions::default() },
+                &format!("market {block_bytes}"),
+            );
+        }
+        let d = CsvOptions::default();
+        let plain =
+            format!("{H}\n2024-01-02,A,10,11,9,10.5,100\n2024-01-02,B,5,5.5,4.5,5,0\n2024-01-03,A,10,11,9,10.5,100\n");
+        same(&plain.replace('\n', "\r\n"), &d, "CRLF");
+        same(&plain.replace("100\n2024-01-03", "100\n\n\r\n2024-01-03"), &d, "blank lines");
+        same(plain.trim_end(), &d, "no last newline");
+        same(&plain.replace(",A,", ", A ,"), &d, "spaces around a field");
+        // Columns in another order, an extra one, every optional one (a lone limit value, an
+        // empty factor carried, a paused flag, vwap for a missing amount).
+        let full =
+            "extra,volume,close,low,high,open,symbol,date,amount,vwap,limit_up,limit_down,paused,is_st,adj_factor\n\
+                    x,100,10.5,9,11,10,600000.SH,2024-01-02,1050,,11.00,9.00,0,0,1.5\n\
+                    y,200,20,19,21,20,600001.SH,2024-01-02,,20.1,,18.00,false,TRUE,\n\
+                    z,0,10.5,10.5,10.5,10.5,600000.SH,2024-01-03,,,,,1,0,\n\
+                    w,300,11,10,11.5,10.5,600001.SH,2024-01-03,3300,,12.00,9.00,0,1,2\n";
+        same(full, &d, "every column");
+        let off_tick = format!("{H}\n2024-01-02,A,10.004,11.0051,9,10.5,100\n");
+        same(&off_tick, &CsvOptions { prices: PriceMode::RoundToTick, ..d }, "rounded to the tick");
+        // The presets: rows sorted here (tushare writes each symbol newest first), units
+        // converted, bare codes suffixed (akshare, Chinese headers).
+        let tushare = "ts_code,trade_date,open,high,low,close,vol,amount\n\
+                       000001.SZ,20240103,10,11,9,10.5,12,34.5\n000001.SZ,20240102,10,11,9,10.5,10,30\n\
+                       600000.SH,20240103,5,5.5,4.5,5,1,2\n600000.SH,20240102,5,5.5,4.5,5,1,2\n";
+        same(tushare, &CsvOptions { preset: &TUSHARE, ..d }, "tushare");
+        let akshare = "日期,股票代码,开盘,收盘,最高,最低,成交量,成交额\n\
+                       2024-01-03,000001,10,10.5,11,9,12,3450\n2024-01-02,000001,10,10.5,11,9,10,3000\n\
+                       2024-01-02,600000,5,5,5.5,4.5,1,200\n";
+        same(akshare, &CsvOptions { preset: &AKSHARE, block_bytes: 40, threads: 2, ..d }, "akshare");
+        let cal = Calendar::read("2024-01-02\n2024-01-03\n".as_bytes(), "cal.csv").unwrap();
+        same(&plain, &CsvOptions { calendar: Some(&cal), ..d }, "with its calendar");
+    }
+
+    #[test]
+    fn the_direct_reader_steps_aside_for_what_only_the_general_loader_reports() {
+        let r = |d: &str, s: &str| format!("{d},{s},10,11,9,10.5,100");
+        let cases = [
+            ("a quoted field", format!("{H}\n2024-01-02,\"A\",10,11,9,10.5,100\n"), true),
+            ("unsorted", format!("{H}\n{}\n{}\n", r("2024-01-03", "A"), r("2024-01-02", "A")), false),
+            ("duplicate", format!("{H}\n{}\n{}\n", r("2024-01-02", "A"), r("2024-01-02", "A")), false),
+            ("case variant", format!("{H}\n{}\n{}\n", r("2024-01-02", "aa"), r("2024-01-03", "AA")), false),
+            ("bad price", format!("{H}\n2024-01-02,A,1o,11,9,10.5,100\n"), false),
+            ("off tick", format!("{H}\n2024-01-02,A,10.001,11,9,10.5,100\n"), false),
+            ("high below low", format!("{H}\n2024-01-02,A,10,9,11,10.5,100\n"), false),
+            ("a field short", format!("{H}\n2024-01-02,A,10,11,9,10.5\n"), false),
+            ("a symbol with a space", format!("{H}\n2024-01-02,A B,10,11,9,10.5,100\n"), false),
+            ("bad date", format!("{H}\n2024-13-02,A,10,11,9,10.5,100\n"), false),
+            ("no rows", format!("{H}\n"), false),
+        ];
+        for (what, text, ok) in cases {
+            for block_bytes in [0, 30] {
+                let (direct, general) = both(&text, &CsvOptions { block_bytes, threads: 2, ..CsvOptions::default() });
+                assert!(direct.is_none(), "{what}: read directly");
+                assert_eq!(general.is_ok(), ok, "{what}");
+            }
+        }
+        // A calendar the data does not match.
+        let cal = Calendar::read("2024-01-02\n".as_bytes(), "cal.csv").unwrap();
+        let text = format!("{H}\n{}\n{}\n", r("2024-01-02", "A"), r("2024-01-03", "A"));
+        let (direct, general) = both(&text, &CsvOptions { calendar: Some(&cal), ..CsvOptions::default() });
+        assert!(direct.is_none() && general.is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! What the direct readers ([`crate::parquet_direct`], [`crate::csv_direct`]) share: they
+//! read a file twice, first only its dates and symbols (to learn the panel's shape), then
+//! every row straight into its cell, with no row buffers in between (on a large file those
+//! buffers cost as much fresh memory as the panel itself).
+//!
+//! A direct reader accepts exactly what the general reader of its format accepts and builds
+//! the same panel; whenever it meets anything else (a bad value, a duplicate, an unsorted
+//! row, a calendar mismatch) it gives up, and the general reader reads the file and reports
+//! the exact line or row of the error. So nothing here builds an error: `None` means "let the
+//! general reader do it".
+
+use crate::assemble::carry_factors;
+use crate::bulk::Row;
+use crate::calendar::Calendar;
+use crate::panel::Panel;
+use crate::rows::{from_day_number, FxMap};
+use janus_core::{Board, LimitRules, Price};
+use std::sync::{Mutex, MutexGuard};
+
+/// Cells per band: big enough that input sorted by date rarely changes band, small enough
+/// that two workers rarely want the same one.
+const BAND_CELLS: usize = 1 << 16;
+
+/// The panel's dates and symbols, from the first pass.
+pub(crate) struct Shape {
+    pub dates: Vec<chrono::NaiveDate>,
+    /// Sorted: a symbol's rank is its column.
+    pub names: Vec<String>,
+    /// Panel day by day number (from `min_date`); `u32::MAX` for a day without bars.
+    day_of: Vec<u32>,
+    min_date: i32,
+}
+
+impl Shape {
+    /// The shape of a panel holding `days` (day numbers) and `names`, in any order and with
+    /// repeats; `None` if the general reader must decide: no rows, symbols differing only in
+    /// case, dates that do not match `calendar`, more cells than a `u32` counts.
+    pub(crate) fn new(mut days: Vec<i32>, mut names: Vec<String>, calendar: Option<&Calendar>) -> Option<Shape> {
+        days.sort_unstable();
+        days.dedup();
+        names.sort_unstable();
+        names.dedup();
+        let (&min_date, &max_date) = (days.first()?, days.last()?);
+        let mut lower: Vec<String> = names.iter().map(|s| s.to_lowercase()).collect();
+        lower.sort_unstable();
+        if lower.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        let dates: Vec<chrono::NaiveDate> = days.iter().map(|&d| from_day_number(d)).collect();
+        if let Some(cal) = calendar {
+            let complete = |first, last| cal.days_between(first, last).all(|(d, _)| dates.binary_search(&d).is_ok());
+            if !dates.iter().all(|&d| cal.contains(d)) || !complete(dates[0], dates[dates.len() - 1]) {
+                return None;
+            }
+        }
+        dates.len().checked_mul(names.len()).filter(|&n| n <= u32::MAX as usize)?;
+        let mut day_of = vec![u32::MAX; (max_date - min_date) as usize + 1];
+        for (k, &d) in days.iter().enumerate() {
+            day_of[(d - min_date) as usize] = k as u32;
+        }
+        Some(Shape { dates, names, day_of, min_date })
+    }
+
+    pub(crate) fn n_cells(&self) -> usize {
+        self.dates.len() * self.names.len()
+    }
+
+    /// Where rows go.
+    pub(crate) fn cells(&self) -> Cells<'_> {
+        Cells {
+            day_of: &self.day_of,
+            min_date: self.min_date,
+            n_sym: self.names.len() as u32,
+            rank: self.names.iter().enumerate().map(|(k, s)| (s.as_bytes(), k as u32)).collect(),
+        }
+    }
+}
+
+/// Where rows go: panel day of a day number, column of a symbol.
+pub(crate) struct Cells<'a> {
+    day_of: &'a [u32],
+    min_date: i32,
+    pub n_sym: u32,
+    rank: FxMap<&'a [u8], u32>,
+}
+
+impl Cells<'_> {
+    /// The panel day of day number `d`.
+    #[inline]
+    pub(crate) fn day(&self, d: i32) -> Option<u32> {
+        let k = *self.day_of.get(usize::try_from(d.checked_sub(self.min_date)?).ok()?)?;
+        (k != u32::MAX).then_some(k)
+    }
+    /// The column of a symbol.
+    pub(crate) fn rank(&self, name: &[u8]) -> Option<u32> {
+        self.rank.get(name).copied()
+    }
+}
+
+/// A panel's columns with their fill values, before any row is in.
+pub(crate) struct Blank {
+    open: Vec<Price>,
+    high: Vec<Price>,
+    low: Vec<Price>,
+    close: Vec<Price>,
+    up: Vec<Price>,
+    down: Vec<Price>,
+    volume: Vec<f64>,
+    amount: Vec<f64>,
+    flags: Vec<u8>,
+    /// Empty when the file has no factors.
+    adj: Vec<f64>,
+}
+
+impl Blank {
+    pub(crate) fn new(n_cells: usize, adj: bool) -> Blank {
+        let [open, high, low, close, up, down] = [(); 6].map(|_| crate::memory::filled(n_cells, Price::ZERO));
+        Blank {
+            open,
+            high,
+            low,
+            close,
+            up,
+            down,
+            volume: crate::memory::filled(n_cells, 0.0),
+            amount: crate::memory::filled(n_cells, f64::NAN),
+            flags: crate::memory::filled(n_cells, 0u8),
+            adj: if adj { crate::memory::filled(n_cells, f64::NAN) } else { Vec::new() },
+        }
+    }
+
+    /// The columns cut into bands of whole days (`n_sym` cells a day), each behind its lock.
+    pub(crate) fn bands(&mut self, n_sym: usize) -> Bands<'_> {
+        let per_band = (BAND_CELLS / n_sym.max(1)).max(1) * n_sym.max(1);
+        let mut adj = self.adj.chunks_mut(per_band);
+        let bands = self
+            .open
+            .chunks_mut(per_band)
+            .zip(self.high.chunks_mut(per_band))
+            .zip(self.low.chunks_mut(per_band))
+            .zip(self.close.chunks_mut(per_band))
+            .zip(self.up.chunks_mut(per_band))
+            .zip(self.down.chunks_mut(per_band))
+            .zip(self.volume.chunks_mut(per_band))
+            .zip(self.amount.chunks_mut(per_band))
+            .zip(self.flags.chunks_mut(per_band))
+            .map(|((((((((open, high), low), close), up), down), volume), amount), flags)| {
+                let adj = adj.next().unwrap_or_default();
+                Mutex::new(Band { open, high, low, close, up, down, volume, amount, flags, adj })
+            })
+            .collect();
+        Bands { bands, per_band }
+    }
+
+    /// The panel, factors carried over empty cells and limits derived with `rules`.
+    pub(crate) fn finish(mut self, shape: Shape, rules: &LimitRules) -> Panel {
+        if !self.adj.is_empty() {
+            carry_factors(&mut self.adj, shape.names.len());
+        }
+        let boards = shape.names.iter().map(|s| Board::from_symbol(s)).collect();
+        let mut p = Panel {
+            dates: shape.dates,
+            symbols: shape.names,
+            boards,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            volume: self.volume,
+            amount: self.amount,
+            limit_up: self.up,
+            limit_down: self.down,
+            flags: self.flags,
+            adj_factor: self.adj,
+            actions: Vec::new(),
+        };
+        p.derive_limits(rules);
+        p
+    }
+}
+
+/// The panel's columns over a run of days.
+struct Band<'a> {
+    open: &'a mut [Price],
+    high: &'a mut [Price],
+    low: &'a mut [Price],
+    close: &'a mut [Price],
+    up: &'a mut [Price],
+    down: &'a mut [Price],
+    volume: &'a mut [f64],
+    amount: &'a mut [f64],
+    flags: &'a mut [u8],
+    adj: &'a mut [f64],
+}
+
+/// A blank panel cut into bands, for workers to write disjoint parts of it without `unsafe`.
+pub(crate) struct Bands<'a> {
+    bands: Vec<Mutex<Band<'a>>>,
+    per_band: usize,
+}
+
+impl<'a> Bands<'a> {
+    /// A worker's handle: it holds one band's lock at a time.
+    pub(crate) fn writer(&self) -> Writer<'_, 'a> {
+        Writer { bands: self, held: None }
+    }
+}
+
+pub(crate) struct Writer<'b, 'a> {
+    bands: &'b Bands<'a>,
+    held: Option<(usize, MutexGuard<'b, Band<'a>>)>,
+}
+
+impl Writer<'_, '_> {
+    /// Write a checked row to its cell; `None` if the cell has one already (a duplicate).
+    #[inline]
+    pub(crate) fn put(&mut self, cell: usize, row: &Row) -> Option<()> {
+        let b = cell / self.bands.per_band;
+        if !matches!(&self.held, Some((h, _)) if *h == b) {
+            // Release the last band before taking the next: no worker waits holding a lock.
+            self.held = None;
+            self.held = Some((b, self.bands.bands.get(b)?.lock().ok()?));
+        }
+        let (_, band) = self.held.as_mut()?;
+        let k = cell - b * self.bands.per_band;
+        if *band.flags.get(k)? != 0 {
+            return None;
+        }
+        band.flags[k] = row.flags;
+        band.open[k] = row.open;
+        band.high[k] = row.high;
+        band.low[k] = row.low;
+        band.close[k] = row.close;
+        band.up[k] = row.limit_up;
+        band.down[k] = row.limit_down;
+        band.volume[k] = row.volume;
+        band.amount[k] = row.amount;
+        if let Some(a) = band.adj.get_mut(k) {
+            *a = row.adj;
+        }
+        Some(())
+    }
+}
+
+/// Assert two panels are the same, field for field (NaNs equal).
+#[cfg(test)]
+pub(crate) fn assert_same(a: &Panel, b: &Panel, what: &str) {
+    let bits = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>();
+    assert_eq!((&a.dates, &a.symbols, &a.boards), (&b.dates, &b.symbols, &b.boards), "{what}");
+    assert_eq!((&a.open, &a.high, &a.low, &a.close), (&b.open, &b.high, &b.low, &b.close), "{what}");
+    assert_eq!((&a.limit_up, &a.limit_down, &a.flags), (&b.limit_up, &b.limit_down, &b.flags), "{what}");
+    assert_eq!(bits(&a.volume), bits(&b.volume), "{what}");
+    assert_eq!(bits(&a.amount), bits(&b.amount), "{what}");
+    assert_eq!(bits(&a.adj_factor), bits(&b.adj_factor), "{what}");
+}
