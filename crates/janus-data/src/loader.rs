@@ -524,13 +524,17 @@ impl Ctx<'_> {
             Some(i) => at.flag(f.get(i), name(i))?,
             None => false,
         };
-        let limit = |i: Option<usize>| -> Result<Option<Price>, DataError> {
+        // An empty limit is `Price::ZERO` here (a price is positive), not `None`: a returned
+        // `Option<Price>` was written as two words and read back as one, which stalled the
+        // loop on every row.
+        let limit = |i: Option<usize>| -> Result<Price, DataError> {
             match i {
-                Some(i) if !f.get(i).is_empty() => at.price(f.get(i), name(i), mode).map(Some),
-                _ => Ok(None),
+                Some(i) if !f.get(i).is_empty() => at.price(f.get(i), name(i), mode),
+                _ => Ok(Price::ZERO),
             }
         };
-        let (up, down) = (limit(c.limit_up)?, limit(c.limit_down)?);
+        let given = |p: Price| (p != Price::ZERO).then_some(p);
+        let (up, down) = (given(limit(c.limit_up)?), given(limit(c.limit_down)?));
         let adj = match c.adj {
             Some(i) => at.factor(f.opt(Some(i)), name(i))?,
             None => f64::NAN,
