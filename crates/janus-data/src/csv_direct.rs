@@ -2,40 +2,42 @@
 //! the panel's shape), then every row parsed and checked as [`crate::loader`] does it and
 //! written straight to its cell (see [`crate::direct`]). The general loader keeps every row in
 //! buffers as large as the panel and scatters them at the end; this one needs no buffers, and
-//! on a large file it is faster even though it reads the file twice.
+//! on a large file it is faster even though it reads the file twice. The file is cut into
+//! segments of whole records that each thread reads itself (no reader thread handing blocks
+//! over, no line counting: this reader reports no error, so it needs no line numbers).
 //!
 //! It reads files only (a stream cannot be read twice), and steps aside (the general loader
-//! then reads the file and reports the exact line of any error) for a block with a quote
+//! then reads the file and reports the exact line of any error) for a segment with a quote
 //! character, for any value the row checks refuse, and for anything only the whole input can
-//! show: rows out of order across blocks, duplicates, case variants, a calendar mismatch.
+//! show: rows out of order across segments, duplicates, case variants, a calendar mismatch.
 
 use crate::bulk::Row;
 use crate::direct::{Bands, Blank, Cells, Shape};
-use crate::loader::{in_blocks, read_header, split_rows, CsvOptions, Ctx, Fields};
+use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx, Fields};
 use crate::panel::Panel;
 use crate::rows::{check, Order, Part};
 use janus_core::{LimitRules, Price};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Read the CSV file at `path` into a panel; `None` when the general loader must do it.
 pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Option<Panel> {
     let source = path.display().to_string();
     let mut file = std::fs::File::open(path).ok()?;
     let (cols, layout, rest) = read_header(&mut file, &source, opts).ok()?;
+    // Where the rows start: after the header line.
+    let base = file.stream_position().ok()?.checked_sub(rest.len() as u64)?;
+    drop((file, rest));
     let ctx = Ctx { file: &source, cols: &cols, layout, preset: opts.preset };
 
-    // Pass 1: every block's dates and symbols.
-    let seen = in_blocks(file, rest, opts, &source, |block, line| {
-        let s = scan(&ctx, block, line);
-        let failed = s.is_none();
-        (s, failed)
-    })
-    .ok()?;
+    // Pass 1: every segment's dates and symbols.
+    let seen = in_segments(path, base, opts, |rows| scan(&ctx, rows))?;
     let (mut days, mut names) = (Vec::new(), Vec::new());
     let mut last: Option<(i32, String)> = None;
     for s in seen {
-        let s = s?;
-        // Strict order across the seam between two blocks (inside a block, `Part` checks it).
+        // Strict order across the seam between two segments (inside one, `Part` checks it).
         if let (Order::Strict, Some((pd, ps)), Some((d, sym))) = (layout.order, &last, &s.first) {
             if (d, sym.as_bytes()) <= (pd, ps.as_bytes()) {
                 return None;
@@ -54,24 +56,89 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
     {
         let cells = shape.cells();
         let bands = blank.bands(shape.names.len());
-        let mut file = std::fs::File::open(path).ok()?;
-        let (again, _, rest) = read_header(&mut file, &source, opts).ok()?;
-        if again.names != cols.names {
-            return None;
-        }
-        let written = in_blocks(file, rest, opts, &source, |block, line| {
-            let ok = write(&ctx, block, line, &cells, &bands).is_some();
-            (ok, !ok)
-        })
-        .ok()?;
-        if !written.iter().all(|&ok| ok) {
-            return None;
-        }
+        in_segments(path, base, opts, |rows| write(&ctx, rows, &cells, &bands))?;
     }
     Some(blank.finish(shape, rules))
 }
 
-/// The dates and symbols of one block.
+/// Cut the rows of the file (from byte `base` on) into segments of about the block size and
+/// run `work` on each, on the option's threads at once, each thread reading its segments
+/// itself (no reader thread, nothing counted but what is parsed). A segment holds the records
+/// that start inside its byte range. The results in file order; `None` if `work` or a read
+/// failed.
+fn in_segments<T: Send>(
+    path: &Path,
+    base: u64,
+    opts: &CsvOptions<'_>,
+    work: impl Fn(&[u8]) -> Option<T> + Sync,
+) -> Option<Vec<T>> {
+    let size = std::fs::metadata(path).ok()?.len();
+    let seg = block_size(opts) as u64;
+    let n = usize::try_from(size.saturating_sub(base).div_ceil(seg)).ok()?;
+    let threads = if opts.threads == 0 { crate::workers() } else { opts.threads }.min(n.max(1));
+    let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let Ok(mut file) = std::fs::File::open(path) else {
+                    return failed.store(true, Ordering::Relaxed);
+                };
+                let mut buf = Vec::new();
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    let start = base + i as u64 * seg;
+                    let done = read_segment(&mut file, start, (start + seg).min(size), size, &mut buf)
+                        .and_then(|rows| work(&buf[rows]))
+                        .and_then(|r| results[i].lock().ok().map(|mut slot| *slot = Some(r)));
+                    if done.is_none() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        return None;
+    }
+    results.into_iter().map(|r| r.into_inner().ok()?).collect()
+}
+
+/// Read into `buf` the records that start in bytes `start..end` of the file (a record
+/// starts after a newline; the header's ends just before the first segment), and return
+/// their range in `buf`: from the first one's start to the newline ending the last one, or
+/// to the end of the file. Empty when no record starts in the range.
+fn read_segment(
+    file: &mut std::fs::File,
+    start: u64,
+    end: u64,
+    size: u64,
+    buf: &mut Vec<u8>,
+) -> Option<std::ops::Range<usize>> {
+    // From the byte before the range; past its end, a margin for the last record, widened
+    // until that record's newline is in.
+    let from = start.checked_sub(1)?;
+    let mut margin = 1u64 << 16;
+    loop {
+        buf.clear();
+        file.seek(SeekFrom::Start(from)).ok()?;
+        file.by_ref().take(end - from + margin).read_to_end(buf).ok()?;
+        // A newline at bytes start - 1 ..= end - 2 starts a record inside the range.
+        let inside = usize::try_from(end - start).ok()?.min(buf.len());
+        let Some(k) = memchr::memchr(b'\n', &buf[..inside]) else { return Some(0..0) };
+        match memchr::memchr(b'\n', &buf[inside..]) {
+            Some(e) => return Some(k + 1..inside + e + 1),
+            None if from + buf.len() as u64 >= size => return Some(k + 1..buf.len()),
+            None => margin = margin.checked_mul(2)?,
+        }
+    }
+}
+
+/// The dates and symbols of one segment.
 struct Seen {
     /// Day numbers, sorted, each once.
     days: Vec<i32>,
@@ -81,9 +148,9 @@ struct Seen {
     last: Option<(i32, String)>,
 }
 
-/// Pass 1 on a block: each row's date and symbol, read and checked as the loader does
+/// Pass 1 on a segment: each row's date and symbol, read and checked as the loader does
 /// ([`Ctx::key`]); the rest of a row is not split.
-fn scan(ctx: &Ctx<'_>, block: &[u8], start_line: u64) -> Option<Seen> {
+fn scan(ctx: &Ctx<'_>, block: &[u8]) -> Option<Seen> {
     if memchr::memchr(b'"', block).is_some() {
         return None;
     }
@@ -91,7 +158,8 @@ fn scan(ctx: &Ctx<'_>, block: &[u8], start_line: u64) -> Option<Seen> {
     let mut part = Part::new(ctx.file, ctx.layout);
     let mut days: Vec<i32> = Vec::new();
     let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(need);
-    let (mut pos, mut line) = (0, start_line);
+    // Lines counted from the segment's start: this reader reports no error, so no line.
+    let (mut pos, mut line) = (0, 0);
     while pos < block.len() {
         let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
         // An empty line is skipped, as the loader skips it.
@@ -127,9 +195,9 @@ fn scan(ctx: &Ctx<'_>, block: &[u8], start_line: u64) -> Option<Seen> {
     Some(Seen { days, first: part.first_key.take().map(|(d, s, _)| (d, s)), last, names: part.names })
 }
 
-/// Pass 2 on a block: every row parsed and checked ([`Ctx::parse_row`], [`check`]) and
+/// Pass 2 on a segment: every row parsed and checked ([`Ctx::parse_row`], [`check`]) and
 /// written to its cell.
-fn write(ctx: &Ctx<'_>, block: &[u8], start_line: u64, cells: &Cells<'_>, bands: &Bands<'_>) -> Option<()> {
+fn write(ctx: &Ctx<'_>, block: &[u8], cells: &Cells<'_>, bands: &Bands<'_>) -> Option<()> {
     if memchr::memchr(b'"', block).is_some() {
         return None;
     }
@@ -138,7 +206,7 @@ fn write(ctx: &Ctx<'_>, block: &[u8], start_line: u64, cells: &Cells<'_>, bands:
     let mut rank: Vec<u32> = Vec::new();
     let mut writer = bands.writer();
     let (mut last_date, mut day) = (i32::MIN, 0u32);
-    split_rows(block, start_line, |f, line| -> Result<(), ()> {
+    split_rows(block, 0, |f, line| -> Result<(), ()> {
         let (date, id, bar) = ctx.parse_row(&mut part, f, line).map_err(drop)?;
         let flags = check(&bar, || part.at(line).place()).map_err(drop)?;
         if date != last_date {
@@ -241,6 +309,11 @@ mod tests {
                     z,0,10.5,10.5,10.5,10.5,600000.SH,2024-01-03,,,,,1,0,\n\
                     w,300,11,10,11.5,10.5,600001.SH,2024-01-03,3300,,12.00,9.00,0,1,2\n";
         same(full, &d, "every column");
+        // A record far longer than a segment and than the first read past its end.
+        let long = full.replacen("\ny,", &format!("\n{},", "y".repeat(300_000)), 1);
+        for block_bytes in [0, 1000, 70_000] {
+            same(&long, &CsvOptions { block_bytes, threads: 2, ..d }, &format!("a long record {block_bytes}"));
+        }
         let off_tick = format!("{H}\n2024-01-02,A,10.004,11.0051,9,10.5,100\n");
         same(&off_tick, &CsvOptions { prices: PriceMode::RoundToTick, ..d }, "rounded to the tick");
         // The presets: rows sorted here (tushare writes each symbol newest first), units

@@ -180,7 +180,8 @@ fn read_err(source: &str, e: std::io::Error, line: u64) -> DataError {
     DataError::Read { at: Place::line(source, line), message: e.to_string() }
 }
 
-fn block_size(opts: &CsvOptions<'_>) -> usize {
+/// Bytes per block (per segment of a file read directly).
+pub(crate) fn block_size(opts: &CsvOptions<'_>) -> usize {
     if opts.block_bytes == 0 {
         BLOCK
     } else {
