@@ -15,7 +15,7 @@ use crate::bulk::Row;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx, Fields};
 use crate::panel::Panel;
-use crate::rows::{check, Order, Part};
+use crate::rows::{check, FxSet, Order, Part};
 use janus_core::{LimitRules, Price};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -34,7 +34,8 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
 
     // Pass 1: every segment's dates and symbols.
     let seen = in_segments(path, base, opts, |rows| scan(&ctx, rows))?;
-    let (mut days, mut names) = (Vec::new(), Vec::new());
+    // Each segment names most symbols again: gathered in a set, not sorted all together.
+    let (mut days, mut names) = (Vec::new(), FxSet::default());
     let mut last: Option<(i32, String)> = None;
     for s in seen {
         // Strict order across the seam between two segments (inside one, `Part` checks it).
@@ -49,7 +50,7 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
         days.extend(s.days);
         names.extend(s.names);
     }
-    let shape = Shape::new(days, names, opts.calendar)?;
+    let shape = Shape::new(days, names.into_iter().collect(), opts.calendar)?;
 
     // Pass 2: every row into its cell.
     let mut blank = Blank::new(shape.n_cells(), layout.adj);

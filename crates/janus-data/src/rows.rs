@@ -76,6 +76,7 @@ impl Hasher for FxHasher {
 }
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// A growable column stored in fixed-size chunks: pushing never copies what is already there,
 /// and a consumed chunk is freed at once, which keeps the loader's peak memory low.
