@@ -238,25 +238,15 @@ pub(crate) fn in_blocks<R: Read, T: Send>(
         let mut eof = false;
         let mut result = Ok(());
         while !failed.load(std::sync::atomic::Ordering::Relaxed) {
-            let need_more = !eof && buf.len() < block_size;
-            if need_more {
-                let want = block_size.saturating_sub(buf.len()).max(block_size.min(1 << 16));
-                match fill(&mut reader, &mut buf, want) {
-                    Ok(0) => eof = true,
-                    Ok(_) => {}
-                    Err(e) => {
-                        result = Err(read_err(source, e, line));
-                        break;
-                    }
-                }
-                continue;
-            }
-            if buf.is_empty() {
+            let short = !eof && buf.len() < block_size;
+            if !short && buf.is_empty() {
                 break;
             }
             // The last record boundary inside the block size (else the last one buffered);
             // everything at the end of the input.
-            let cut = if eof && buf.len() <= block_size {
+            let cut = if short {
+                0
+            } else if eof && buf.len() <= block_size {
                 buf.len()
             } else {
                 match record_cut(&buf[..block_size.min(buf.len())]) {
@@ -265,8 +255,13 @@ pub(crate) fn in_blocks<R: Read, T: Send>(
                 }
             };
             if cut == 0 && !eof {
-                // One record longer than what is buffered: read on.
-                match fill(&mut reader, &mut buf, block_size.clamp(1 << 16, 1 << 20)) {
+                // Less than a block buffered, or one record longer than what is: read on.
+                let want = if short {
+                    block_size.saturating_sub(buf.len()).max(block_size.min(1 << 16))
+                } else {
+                    block_size.clamp(1 << 16, 1 << 20)
+                };
+                match fill(&mut reader, &mut buf, want) {
                     Ok(0) => eof = true,
                     Ok(_) => {}
                     Err(e) => {
