@@ -15,7 +15,8 @@ use crate::bulk::Row;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx, Fields};
 use crate::panel::Panel;
-use crate::rows::{check, FxSet, Order, Part};
+use crate::parse::parse_date;
+use crate::rows::{check, day_number, short_eq, At, FxSet, Order, Part, Short};
 use janus_core::{LimitRules, Price};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -33,7 +34,8 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
     let ctx = Ctx { file: &source, cols: &cols, layout, preset: opts.preset };
 
     // Pass 1: every segment's dates and symbols.
-    let seen = in_segments(path, base, opts, |rows| scan(&ctx, rows))?;
+    let seg = block_size(opts) as u64;
+    let seen = in_segments(path, base, seg, opts, |rows| scan(&ctx, rows))?;
     // Each segment names most symbols again: gathered in a set, not sorted all together.
     let (mut days, mut names) = (Vec::new(), FxSet::default());
     let mut last: Option<(i32, String)> = None;
@@ -57,24 +59,23 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
     {
         let cells = shape.cells();
         let bands = blank.bands(shape.names.len());
-        in_segments(path, base, opts, |rows| write(&ctx, rows, &cells, &bands))?;
+        in_segments(path, base, seg, opts, |rows| write(&ctx, rows, &cells, &bands))?;
     }
     Some(blank.finish(shape, rules))
 }
 
-/// Cut the rows of the file (from byte `base` on) into segments of about the block size and
-/// run `work` on each, on the option's threads at once, each thread reading its segments
-/// itself (no reader thread, nothing counted but what is parsed). A segment holds the records
-/// that start inside its byte range. The results in file order; `None` if `work` or a read
-/// failed.
+/// Cut the rows of the file (from byte `base` on) into segments of `seg` bytes and run `work`
+/// on each, on the option's threads at once, each thread reading its segments itself (no
+/// reader thread, nothing counted but what is parsed). A segment holds the records that start
+/// inside its byte range. The results in file order; `None` if `work` or a read failed.
 fn in_segments<T: Send>(
     path: &Path,
     base: u64,
+    seg: u64,
     opts: &CsvOptions<'_>,
     work: impl Fn(&[u8]) -> Option<T> + Sync,
 ) -> Option<Vec<T>> {
     let size = std::fs::metadata(path).ok()?.len();
-    let seg = block_size(opts) as u64;
     let n = usize::try_from(size.saturating_sub(base).div_ceil(seg)).ok()?;
     let threads = if opts.threads == 0 { crate::workers() } else { opts.threads }.min(n.max(1));
     let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
@@ -196,28 +197,32 @@ fn scan(ctx: &Ctx<'_>, block: &[u8]) -> Option<Seen> {
     Some(Seen { days, first: part.first_key.take().map(|(d, s, _)| (d, s)), last, names: part.names })
 }
 
-/// Pass 2 on a segment: every row parsed and checked ([`Ctx::parse_row`], [`check`]) and
-/// written to its cell.
+/// Pass 2 on a segment: every row's values parsed and checked ([`Ctx::bar`], [`check`]) and
+/// written to its cell. The dates and symbols (order, validity) were checked by the first
+/// pass over the whole file: here they only find the cell.
 fn write(ctx: &Ctx<'_>, block: &[u8], cells: &Cells<'_>, bands: &Bands<'_>) -> Option<()> {
     if memchr::memchr(b'"', block).is_some() {
         return None;
     }
-    let mut part = Part::new(ctx.file, ctx.layout);
-    // By the part's symbol id: the panel column.
-    let mut rank: Vec<u32> = Vec::new();
+    let c = ctx.cols;
     let mut writer = bands.writer();
-    let (mut last_date, mut day) = (i32::MIN, 0u32);
+    let mut columns = Columns::new(cells);
+    let (mut last_date, mut day): (Vec<u8>, u32) = (Vec::new(), u32::MAX);
     split_rows(block, 0, |f, line| -> Result<(), ()> {
-        let (date, id, bar) = ctx.parse_row(&mut part, f, line).map_err(drop)?;
-        let flags = check(&bar, || part.at(line).place()).map_err(drop)?;
-        if date != last_date {
-            day = cells.day(date).ok_or(())?;
-            last_date = date;
+        ctx.field_count(f, line).map_err(drop)?;
+        let raw = f.get(c.date);
+        let new_day = day == u32::MAX || !short_eq(raw, &last_date);
+        if new_day {
+            let date = parse_date(raw).ok_or(())?;
+            day = cells.day(day_number(date)).ok_or(())?;
+            last_date.clear();
+            last_date.extend_from_slice(raw);
         }
-        while rank.len() < part.names.len() {
-            rank.push(cells.rank(part.names[rank.len()].as_bytes()).ok_or(())?);
-        }
-        let cell = day as usize * cells.n_sym as usize + *rank.get(id as usize).ok_or(())? as usize;
+        let mut code = [0u8; 9];
+        let column = columns.of(ctx.symbol(f, &mut code), new_day).ok_or(())?;
+        let at = At { file: ctx.file, line, unit: ctx.layout.unit };
+        let bar = ctx.bar(f, &at).map_err(drop)?;
+        let flags = check(&bar, || at.place()).map_err(drop)?;
         // A lone limit is checked but does not count (the panel derives that day's limits).
         let (limit_up, limit_down) = match (bar.up, bar.down) {
             (Some(u), Some(d)) => (u, d),
@@ -235,9 +240,49 @@ fn write(ctx: &Ctx<'_>, block: &[u8], cells: &Cells<'_>, bands: &Bands<'_>) -> O
             flags,
             adj: bar.adj,
         };
-        writer.put(cell, &row).ok_or(())
+        writer.put(day as usize * cells.n_sym as usize + column as usize, &row).ok_or(())
     })
     .ok()
+}
+
+/// A segment's way from a row's symbol to its column: rows come in the same symbol order day
+/// after day (or, sorted here, symbol by symbol), so first try the column that followed the
+/// previous row's last time, then the previous row's own; else look it up.
+struct Columns<'c> {
+    cells: &'c Cells<'c>,
+    /// By column: the column of the row that followed it last time.
+    next_of: Vec<u32>,
+    first_of_day: u32,
+    prev: Option<u32>,
+}
+
+impl<'c> Columns<'c> {
+    fn new(cells: &'c Cells<'c>) -> Self {
+        Columns { cells, next_of: vec![u32::MAX; cells.n_sym as usize], first_of_day: u32::MAX, prev: None }
+    }
+
+    #[inline]
+    fn of(&mut self, raw: &[u8], new_day: bool) -> Option<u32> {
+        let short = Short::of(raw);
+        let guess = match self.prev {
+            Some(p) if !new_day => self.next_of[p as usize],
+            _ => self.first_of_day,
+        };
+        let column = if self.cells.is(guess, raw, short) {
+            guess
+        } else {
+            match self.prev {
+                Some(p) if self.cells.is(p, raw, short) => p,
+                _ => self.cells.rank(raw)?,
+            }
+        };
+        match self.prev {
+            Some(p) if !new_day => self.next_of[p as usize] = column,
+            _ => self.first_of_day = column,
+        }
+        self.prev = Some(column);
+        Some(column)
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +399,11 @@ mod tests {
                 assert_eq!(general.is_ok(), ok, "{what}");
             }
         }
+        // Rows sorted here: a duplicate is seen only when its cell is written twice.
+        let dup = "ts_code,trade_date,open,high,low,close,vol\n000001.SZ,20240103,10,11,9,10.5,12\n\
+                   000001.SZ,20240102,10,11,9,10.5,10\n000001.SZ,20240103,10,11,9,10.5,12\n";
+        let (direct, general) = both(dup, &CsvOptions { preset: &TUSHARE, ..CsvOptions::default() });
+        assert!(direct.is_none() && general.unwrap_err().to_string().contains("line 4"));
         // A calendar the data does not match.
         let cal = Calendar::read("2024-01-02\n".as_bytes(), "cal.csv").unwrap();
         let text = format!("{H}\n{}\n{}\n", r("2024-01-02", "A"), r("2024-01-03", "A"));

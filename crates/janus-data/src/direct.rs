@@ -13,7 +13,7 @@ use crate::assemble::carry_factors;
 use crate::bulk::Row;
 use crate::calendar::Calendar;
 use crate::panel::Panel;
-use crate::rows::{from_day_number, FxMap};
+use crate::rows::{from_day_number, same, FxMap, Short};
 use janus_core::{Board, LimitRules, Price};
 use std::sync::{Mutex, MutexGuard};
 
@@ -72,6 +72,8 @@ impl Shape {
             min_date: self.min_date,
             n_sym: self.names.len() as u32,
             rank: self.names.iter().enumerate().map(|(k, s)| (s.as_bytes(), k as u32)).collect(),
+            names: &self.names,
+            shorts: self.names.iter().map(|s| Short::of(s.as_bytes())).collect(),
         }
     }
 }
@@ -82,6 +84,9 @@ pub(crate) struct Cells<'a> {
     min_date: i32,
     pub n_sym: u32,
     rank: FxMap<&'a [u8], u32>,
+    /// By column: the symbol, and as a [`Short`] (for a row to compare its own with).
+    names: &'a [String],
+    shorts: Vec<Short>,
 }
 
 impl Cells<'_> {
@@ -94,6 +99,12 @@ impl Cells<'_> {
     /// The column of a symbol.
     pub(crate) fn rank(&self, name: &[u8]) -> Option<u32> {
         self.rank.get(name).copied()
+    }
+    /// Whether column `k` is the symbol `name` (whose [`Short`] is `short`).
+    #[inline]
+    pub(crate) fn is(&self, k: u32, name: &[u8], short: Short) -> bool {
+        let k = k as usize;
+        self.shorts.get(k).is_some_and(|&s| same(name, short, self.names[k].as_bytes(), s))
     }
 }
 

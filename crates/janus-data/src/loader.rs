@@ -16,7 +16,7 @@ use crate::calendar::Calendar;
 pub use crate::error::DataError;
 use crate::error::{Place, Unit};
 use crate::panel::Panel;
-use crate::rows::{Bar, Layout, Order, Part, PriceMode};
+use crate::rows::{At, Bar, Layout, Order, Part, PriceMode};
 use crate::values::shorten;
 use janus_core::{LimitRules, Price};
 use std::io::Read;
@@ -401,7 +401,7 @@ pub(crate) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     #[inline]
-    fn get(&self, i: usize) -> &'a [u8] {
+    pub(crate) fn get(&self, i: usize) -> &'a [u8] {
         let (a, b) = self.ranges[i];
         self.buf[a..b].trim_ascii()
     }
@@ -467,27 +467,45 @@ impl Ctx<'_> {
     pub(crate) fn key(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32), DataError> {
         let c = self.cols;
         let mut code = [0u8; 9];
-        let mut raw_sym = f.get(c.symbol);
-        if self.preset.suffix_codes {
-            if let Some(s) = suffix_code(raw_sym, &mut code) {
-                raw_sym = s;
-            }
-        }
+        let raw_sym = self.symbol(f, &mut code);
         let (date, new_day) = part.date_text(f.get(c.date), &c.names[c.date], raw_sym, line)?;
         let id = part.symbol(raw_sym, &c.names[c.symbol], new_day, date, line)?;
         Ok((date, id))
     }
 
+    /// A record's symbol as the preset reads it (a bare code suffixed, in `code`).
+    #[inline]
+    pub(crate) fn symbol<'a>(&self, f: &Fields<'a>, code: &'a mut [u8; 9]) -> &'a [u8] {
+        let raw = f.get(self.cols.symbol);
+        match self.preset.suffix_codes {
+            true => suffix_code(raw, code).unwrap_or(raw),
+            false => raw,
+        }
+    }
+
     /// A record read and checked value by value (the bar's consistency is [`Part::push`]'s).
     #[inline]
     pub(crate) fn parse_row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32, Bar), DataError> {
-        let c = self.cols;
-        if f.ranges.len() != c.n {
-            let at = Place::line(self.file, line);
-            return Err(DataError::FieldCount { at, expected: c.n, found: f.ranges.len() });
-        }
+        self.field_count(f, line)?;
         let (date, id) = self.key(part, f, line)?;
-        let at = part.at(line);
+        Ok((date, id, self.bar(f, &part.at(line))?))
+    }
+
+    /// A record with another number of fields than the header is refused.
+    #[inline]
+    pub(crate) fn field_count(&self, f: &Fields<'_>, line: u64) -> Result<(), DataError> {
+        let n = self.cols.n;
+        if f.ranges.len() != n {
+            let at = Place::line(self.file, line);
+            return Err(DataError::FieldCount { at, expected: n, found: f.ranges.len() });
+        }
+        Ok(())
+    }
+
+    /// A record's values (all but its date and symbol), read and checked one by one.
+    #[inline]
+    pub(crate) fn bar(&self, f: &Fields<'_>, at: &At<'_>) -> Result<Bar, DataError> {
+        let c = self.cols;
         let mode = self.layout.prices;
         let name = |i: usize| c.names[i].as_str();
         let open = at.price(f.get(c.open), name(c.open), mode)?;
@@ -535,7 +553,7 @@ impl Ctx<'_> {
             Some(i) => at.factor(f.opt(Some(i)), name(i))?,
             None => f64::NAN,
         };
-        Ok((date, id, Bar { open, high, low, close, volume, amount, up, down, adj, paused, st }))
+        Ok(Bar { open, high, low, close, volume, amount, up, down, adj, paused, st })
     }
 }
 

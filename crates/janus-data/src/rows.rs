@@ -441,7 +441,7 @@ pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `a == b` given their [`Short`]s.
 #[inline]
-fn same(a: &[u8], ka: Short, b: &[u8], kb: Short) -> bool {
+pub(crate) fn same(a: &[u8], ka: Short, b: &[u8], kb: Short) -> bool {
     ka == kb && (ka.len <= 16 || a == b)
 }
 
