@@ -165,10 +165,11 @@ pub fn paper(args: &PaperArgs) -> Result<()> {
     if !args.quiet && differences > 0 {
         eprintln!("reconciled with the broker: {differences} differences taken from the broker (in the journal)");
     }
+    let data = cfg.data.load_options(&loaded.base)?;
     let opts = janus_feed::FeedOptions {
         rules: cfg.market.limits,
-        prices: cfg.data.load_options(&loaded.base)?.prices,
-        universe: match cfg.data.load_options(&loaded.base)?.universe {
+        prices: data.prices,
+        universe: match data.universe {
             Some(u) => Some(janus_data::Universe::load(&u)?),
             None => None,
         },
