@@ -11,13 +11,12 @@
 //! character, for any value the row checks refuse, and for anything only the whole input can
 //! show: rows out of order across segments, duplicates, case variants, a calendar mismatch.
 
-use crate::bulk::Row;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx, Fields};
 use crate::panel::Panel;
 use crate::parse::parse_date;
-use crate::rows::{check, day_number, short_eq, At, FxSet, Order, Part, Short};
-use janus_core::{LimitRules, Price};
+use crate::rows::{check, day_number, short_eq, At, FxSet, NextSymbol, Order, Part, Short};
+use janus_core::LimitRules;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -206,7 +205,7 @@ fn write(ctx: &Ctx<'_>, block: &[u8], cells: &Cells<'_>, bands: &Bands<'_>) -> O
     }
     let c = ctx.cols;
     let mut writer = bands.writer();
-    let mut columns = Columns::new(cells);
+    let mut columns = SymbolColumns::new(cells);
     let (mut last_date, mut day): (Vec<u8>, u32) = (Vec::new(), u32::MAX);
     split_rows(block, 0, |f, line| -> Result<(), ()> {
         ctx.field_count(f, line).map_err(drop)?;
@@ -222,52 +221,29 @@ fn write(ctx: &Ctx<'_>, block: &[u8], cells: &Cells<'_>, bands: &Bands<'_>) -> O
         let column = columns.of(ctx.symbol(f, &mut code), new_day).ok_or(())?;
         let at = At { file: ctx.file, line, unit: ctx.layout.unit };
         let bar = ctx.bar(f, &at).map_err(drop)?;
-        let flags = check(&bar, || at.place()).map_err(drop)?;
-        // A lone limit is checked but does not count (the panel derives that day's limits).
-        let (limit_up, limit_down) = match (bar.up, bar.down) {
-            (Some(u), Some(d)) => (u, d),
-            _ => (Price::ZERO, Price::ZERO),
-        };
-        let row = Row {
-            open: bar.open,
-            high: bar.high,
-            low: bar.low,
-            close: bar.close,
-            volume: bar.volume,
-            amount: bar.amount,
-            limit_up,
-            limit_down,
-            flags,
-            adj: bar.adj,
-        };
+        let row = check(&bar, || at.place()).map_err(drop)?;
         writer.put(day as usize * cells.n_sym as usize + column as usize, &row).ok_or(())
     })
     .ok()
 }
 
-/// A segment's way from a row's symbol to its column: rows come in the same symbol order day
-/// after day (or, sorted here, symbol by symbol), so first try the column that followed the
-/// previous row's last time, then the previous row's own; else look it up.
-struct Columns<'c> {
+/// A segment's way from a row's symbol to its column: first the column a [`NextSymbol`]
+/// guesses, then (sorted here, symbol by symbol) the previous row's own; else a lookup.
+struct SymbolColumns<'c> {
     cells: &'c Cells<'c>,
-    /// By column: the column of the row that followed it last time.
-    next_of: Vec<u32>,
-    first_of_day: u32,
+    next: NextSymbol,
     prev: Option<u32>,
 }
 
-impl<'c> Columns<'c> {
+impl<'c> SymbolColumns<'c> {
     fn new(cells: &'c Cells<'c>) -> Self {
-        Columns { cells, next_of: vec![u32::MAX; cells.n_sym as usize], first_of_day: u32::MAX, prev: None }
+        SymbolColumns { cells, next: NextSymbol::new(cells.n_sym as usize), prev: None }
     }
 
     #[inline]
     fn of(&mut self, raw: &[u8], new_day: bool) -> Option<u32> {
         let short = Short::of(raw);
-        let guess = match self.prev {
-            Some(p) if !new_day => self.next_of[p as usize],
-            _ => self.first_of_day,
-        };
+        let guess = self.next.guess(self.prev, new_day);
         let column = if self.cells.is(guess, raw, short) {
             guess
         } else {
@@ -276,10 +252,7 @@ impl<'c> Columns<'c> {
                 _ => self.cells.rank(raw)?,
             }
         };
-        match self.prev {
-            Some(p) if !new_day => self.next_of[p as usize] = column,
-            _ => self.first_of_day = column,
-        }
+        self.next.learn(self.prev, new_day, column);
         self.prev = Some(column);
         Some(column)
     }

@@ -6,6 +6,7 @@
 //! (order, validity) and the bar's consistency. Large inputs are read as several parts in
 //! parallel; [`crate::assemble`] merges them into the panel.
 
+use crate::bulk::Row;
 use crate::error::{DataError, Place, Unit};
 use crate::panel::flag;
 use crate::parse::parse_date;
@@ -137,9 +138,8 @@ pub(crate) struct Part {
     shorts: Vec<Short>,
     /// By local id: the line the symbol first appears on.
     pub(crate) first_line: Vec<u64>,
-    /// By local id: the id of the row that followed it last time, for guessing the next id.
-    pub(crate) next_of: Vec<u32>,
-    pub(crate) first_of_day: u32,
+    /// The guess of the next row's id.
+    next: NextSymbol,
     pub(crate) last_date_raw: Vec<u8>,
     pub(crate) last_date: i32,
     /// Strict order: every date with the line it first appears on, in order.
@@ -178,8 +178,7 @@ impl Part {
             names: Vec::new(),
             shorts: Vec::new(),
             first_line: Vec::new(),
-            next_of: Vec::new(),
-            first_of_day: NONE,
+            next: NextSymbol::new(0),
             last_date_raw: Vec::new(),
             last_date: i32::MIN,
             dates: Vec::new(),
@@ -273,12 +272,7 @@ impl Part {
                 }
             }
         }
-        // Rows come in the same symbol order day after day, so guess the id first: the symbol
-        // that followed the previous row's last time (or opened the previous day).
-        let guess = match self.prev_sym {
-            Some(p) if !new_day => self.next_of[p as usize],
-            _ => self.first_of_day,
-        };
+        let guess = self.next.guess(self.prev_sym, new_day);
         let hit = |g: u32| {
             let g = g as usize;
             self.shorts.get(g).is_some_and(|&k| same(raw, key, self.names[g].as_bytes(), k))
@@ -292,10 +286,7 @@ impl Part {
                 _ => self.lookup(raw, column, line)?,
             }
         };
-        match self.prev_sym {
-            Some(p) if !new_day => self.next_of[p as usize] = id,
-            _ => self.first_of_day = id,
-        }
+        self.next.learn(self.prev_sym, new_day, id);
         // The row's place in the order, even before its values are checked (a row that fails
         // ends the part anyway).
         self.prev_sym = Some(id);
@@ -324,7 +315,7 @@ impl Part {
         self.names.push(sym.to_string());
         self.shorts.push(Short::of(sym.as_bytes()));
         self.first_line.push(line);
-        self.next_of.push(NONE);
+        self.next.add();
         Ok(id)
     }
 
@@ -342,26 +333,26 @@ impl Part {
     /// Check a bar's consistency and store it under `(date, id)`.
     #[inline]
     pub fn push(&mut self, date: i32, id: u32, bar: &Bar, line: u64) -> Result<(), DataError> {
-        let flags = check(bar, || self.at(line).place())?;
+        let row = check(bar, || self.at(line).place())?;
         self.date.push(date);
         self.sym.push(id);
-        self.open.push(bar.open);
-        self.high.push(bar.high);
-        self.low.push(bar.low);
-        self.close.push(bar.close);
-        self.volume.push(bar.volume);
-        self.amount.push(bar.amount);
+        self.open.push(row.open);
+        self.high.push(row.high);
+        self.low.push(row.low);
+        self.close.push(row.close);
+        self.volume.push(row.volume);
+        self.amount.push(row.amount);
         if self.layout.limits {
-            self.limit_up.push(bar.up.unwrap_or(Price::ZERO));
-            self.limit_down.push(bar.down.unwrap_or(Price::ZERO));
+            self.limit_up.push(row.limit_up);
+            self.limit_down.push(row.limit_down);
         }
         if self.layout.adj {
-            self.adj.push(bar.adj);
+            self.adj.push(row.adj);
         }
         if self.layout.order == Order::Sort {
             self.line.push(line);
         }
-        self.flags.push(flags);
+        self.flags.push(row.flags);
         Ok(())
     }
 
@@ -396,6 +387,45 @@ impl Part {
     /// Date, symbol and line of the last row stored.
     pub(crate) fn last_key(&self) -> Option<(i32, &str, u64)> {
         self.prev_sym.map(|s| (self.last_date, self.names[s as usize].as_str(), self.prev_line))
+    }
+}
+
+/// Which symbol a row probably has: rows come in the same symbol order day after day, so the
+/// one that followed the previous row's symbol last time, or opened the previous day.
+pub(crate) struct NextSymbol {
+    /// By symbol id: the id of the row that followed it last time.
+    next_of: Vec<u32>,
+    first_of_day: u32,
+}
+
+impl NextSymbol {
+    /// For `n` symbols (ids `0..n`).
+    pub(crate) fn new(n: usize) -> Self {
+        NextSymbol { next_of: vec![NONE; n], first_of_day: NONE }
+    }
+
+    /// One symbol more.
+    fn add(&mut self) {
+        self.next_of.push(NONE);
+    }
+
+    /// The guess for a row after one of symbol `prev` (`None`: the first row), on a new day
+    /// or not; [`NONE`] when there is none yet.
+    #[inline]
+    pub(crate) fn guess(&self, prev: Option<u32>, new_day: bool) -> u32 {
+        match prev {
+            Some(p) if !new_day => self.next_of[p as usize],
+            _ => self.first_of_day,
+        }
+    }
+
+    /// The row after one of symbol `prev` had symbol `id`.
+    #[inline]
+    pub(crate) fn learn(&mut self, prev: Option<u32>, new_day: bool, id: u32) {
+        match prev {
+            Some(p) if !new_day => self.next_of[p as usize] = id,
+            _ => self.first_of_day = id,
+        }
     }
 }
 
@@ -467,9 +497,10 @@ pub(crate) fn symbol_flaw(sym: &str) -> Option<&'static str> {
     }
 }
 
-/// The consistency rules of one bar; returns its flags.
+/// The consistency rules of one bar; returns it as the panel holds it: with its flags, and its
+/// limits only if both are given (a lone one is checked, and the day's limits are derived).
 #[inline]
-pub(crate) fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> {
+pub(crate) fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<Row, DataError> {
     let (open, high, low, close) = (bar.open, bar.high, bar.low, bar.close);
     if high < low {
         return Err(DataError::HighBelowLow { at: at(), high, low });
@@ -507,7 +538,22 @@ pub(crate) fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<u8, DataError> 
         }
         flags |= flag::EXPLICIT_LIMITS;
     }
-    Ok(flags)
+    let (limit_up, limit_down) = match (bar.up, bar.down) {
+        (Some(up), Some(down)) => (up, down),
+        _ => (Price::ZERO, Price::ZERO),
+    };
+    Ok(Row {
+        open,
+        high,
+        low,
+        close,
+        volume: bar.volume,
+        amount: bar.amount,
+        limit_up,
+        limit_down,
+        flags,
+        adj: bar.adj,
+    })
 }
 
 #[cfg(test)]
