@@ -194,7 +194,7 @@ pub(crate) fn block_size(opts: &CsvOptions<'_>) -> usize {
 /// and the line it starts on, and says whether it failed. Returns the results in input
 /// order; after a failure no further block is read, so the results end with the blocks read
 /// by then (the failed one among them).
-pub(crate) fn in_blocks<R: Read, T: Send>(
+fn in_blocks<R: Read, T: Send>(
     mut reader: R,
     mut buf: Vec<u8>,
     opts: &CsvOptions<'_>,
@@ -329,7 +329,7 @@ fn record_cut(buf: &[u8]) -> usize {
 /// Where each known column sits in the header, and its name there (for messages).
 pub(crate) struct Columns {
     n: usize,
-    pub(crate) names: Vec<String>,
+    names: Vec<String>,
     pub(crate) date: usize,
     pub(crate) symbol: usize,
     open: usize,
@@ -485,7 +485,7 @@ impl Ctx<'_> {
 
     /// A record read and checked value by value (the bar's consistency is [`Part::push`]'s).
     #[inline]
-    pub(crate) fn parse_row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32, Bar), DataError> {
+    fn parse_row(&self, part: &mut Part, f: &Fields<'_>, line: u64) -> Result<(i32, u32, Bar), DataError> {
         self.field_count(f, line)?;
         let (date, id) = self.key(part, f, line)?;
         Ok((date, id, self.bar(f, &part.at(line))?))
