@@ -36,7 +36,7 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
     let seg = block_size(opts) as u64;
     let seen = in_segments(path, base, seg, opts, |rows| scan(&ctx, rows))?;
     // Each segment names most symbols again: gathered in a set, not sorted all together.
-    let (mut days, mut names) = (Vec::new(), FxSet::default());
+    let (mut days, mut names, mut spans) = (Vec::new(), FxSet::default(), Vec::new());
     let mut last: Option<(i32, String)> = None;
     for s in seen {
         // Strict order across the seam between two segments (inside one, `Part` checks it).
@@ -48,17 +48,22 @@ pub(crate) fn load(path: &Path, opts: &CsvOptions<'_>, rules: &LimitRules) -> Op
         if s.last.is_some() {
             last = s.last;
         }
+        if let (Some(&first), Some(&last)) = (s.days.first(), s.days.last()) {
+            spans.push((first, last));
+        }
         days.extend(s.days);
         names.extend(s.names);
     }
     let shape = Shape::new(days, names.into_iter().collect(), opts.calendar)?;
 
-    // Pass 2: every row into its cell.
+    // Pass 2: every row into its cell, the panel's memory mapped in segment by segment ahead
+    // of the workers (they take the segments in order).
     let mut blank = Blank::new(shape.n_cells(), layout.adj);
     {
         let cells = shape.cells();
         let bands = blank.bands(shape.names.len());
-        in_segments(path, base, seg, opts, |rows| write(&ctx, rows, &cells, &bands))?;
+        let order: Vec<_> = spans.iter().map(|&(first, last)| shape.days(first, last)).collect();
+        bands.mapping_in(&order, || in_segments(path, base, seg, opts, |rows| write(&ctx, rows, &cells, &bands)))?;
     }
     Some(blank.finish(shape, rules))
 }

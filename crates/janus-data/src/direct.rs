@@ -12,9 +12,12 @@
 use crate::assemble::carry_factors;
 use crate::bulk::Row;
 use crate::calendar::Calendar;
+use crate::memory::Span;
 use crate::panel::Panel;
 use crate::rows::{from_day_number, same, FxMap, Short};
 use janus_core::{Board, LimitRules, Price};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Cells per band: big enough that input sorted by date rarely changes band, small enough
@@ -59,6 +62,16 @@ impl Shape {
             day_of[(d - min_date) as usize] = k as u32;
         }
         Some(Shape { dates, names, day_of, min_date })
+    }
+
+    /// The panel days from day number `first` to day number `last`, as a range of days (empty
+    /// if either is not a day of the panel).
+    pub(crate) fn days(&self, first: i32, last: i32) -> Range<usize> {
+        let day = |d: i32| Some(*self.day_of.get(usize::try_from(d.checked_sub(self.min_date)?).ok()?)? as usize);
+        match (day(first), day(last)) {
+            (Some(a), Some(b)) if a <= b && b != u32::MAX as usize => a..b + 1,
+            _ => 0..0,
+        }
     }
 
     pub(crate) fn n_cells(&self) -> usize {
@@ -108,7 +121,10 @@ impl Cells<'_> {
     }
 }
 
-/// A panel's columns with their fill values, before any row is in.
+/// A panel's columns, all zeros, before any row is in. The memory is fresh from the kernel
+/// and not yet mapped in: [`Bands::map_in`] maps it in, on a thread of its own, while the
+/// workers write rows (mapping in is most of the cost of a large panel's memory, and does not
+/// get faster on two threads at once).
 pub(crate) struct Blank {
     open: Vec<Price>,
     high: Vec<Price>,
@@ -117,32 +133,46 @@ pub(crate) struct Blank {
     up: Vec<Price>,
     down: Vec<Price>,
     volume: Vec<f64>,
+    /// NaN (unknown) in empty cells once finished, as in every panel.
     amount: Vec<f64>,
     flags: Vec<u8>,
-    /// Empty when the file has no factors.
+    /// Empty when the file has no factors; NaN in empty cells until carried over them.
     adj: Vec<f64>,
 }
 
 impl Blank {
     pub(crate) fn new(n_cells: usize, adj: bool) -> Blank {
-        let [open, high, low, close, up, down] = [(); 6].map(|_| crate::memory::filled(n_cells, Price::ZERO));
+        use crate::memory::zeroed;
         Blank {
-            open,
-            high,
-            low,
-            close,
-            up,
-            down,
-            volume: crate::memory::filled(n_cells, 0.0),
-            amount: crate::memory::filled(n_cells, f64::NAN),
-            flags: crate::memory::filled(n_cells, 0u8),
-            adj: if adj { crate::memory::filled(n_cells, f64::NAN) } else { Vec::new() },
+            open: zeroed(n_cells),
+            high: zeroed(n_cells),
+            low: zeroed(n_cells),
+            close: zeroed(n_cells),
+            up: zeroed(n_cells),
+            down: zeroed(n_cells),
+            volume: zeroed(n_cells),
+            amount: zeroed(n_cells),
+            flags: zeroed(n_cells),
+            adj: if adj { zeroed(n_cells) } else { Vec::new() },
         }
     }
 
     /// The columns cut into bands of whole days (`n_sym` cells a day), each behind its lock.
     pub(crate) fn bands(&mut self, n_sym: usize) -> Bands<'_> {
-        let per_band = (BAND_CELLS / n_sym.max(1)).max(1) * n_sym.max(1);
+        let n_sym = n_sym.max(1);
+        let per_band = (BAND_CELLS / n_sym).max(1) * n_sym;
+        let memory = [
+            Span::of(&self.open),
+            Span::of(&self.high),
+            Span::of(&self.low),
+            Span::of(&self.close),
+            Span::of(&self.up),
+            Span::of(&self.down),
+            Span::of(&self.volume),
+            Span::of(&self.amount),
+            Span::of(&self.flags),
+            Span::of(&self.adj),
+        ];
         let mut adj = self.adj.chunks_mut(per_band);
         let bands = self
             .open
@@ -160,12 +190,19 @@ impl Blank {
                 Mutex::new(Band { open, high, low, close, up, down, volume, amount, flags, adj })
             })
             .collect();
-        Bands { bands, per_band }
+        Bands { bands, per_band, n_sym, memory }
     }
 
     /// The panel, factors carried over empty cells and limits derived with `rules`.
     pub(crate) fn finish(mut self, shape: Shape, rules: &LimitRules) -> Panel {
+        let empty = |f: &u8| *f == 0;
+        for (a, _) in self.amount.iter_mut().zip(&self.flags).filter(|(_, f)| empty(f)) {
+            *a = f64::NAN;
+        }
         if !self.adj.is_empty() {
+            for (a, _) in self.adj.iter_mut().zip(&self.flags).filter(|(_, f)| empty(f)) {
+                *a = f64::NAN;
+            }
             carry_factors(&mut self.adj, shape.names.len());
         }
         let boards = shape.names.iter().map(|s| Board::from_symbol(s)).collect();
@@ -208,12 +245,44 @@ struct Band<'a> {
 pub(crate) struct Bands<'a> {
     bands: Vec<Mutex<Band<'a>>>,
     per_band: usize,
+    n_sym: usize,
+    /// Where each column's memory is, to map it in.
+    memory: [Span; 10],
 }
 
 impl<'a> Bands<'a> {
     /// A worker's handle: it holds one band's lock at a time.
     pub(crate) fn writer(&self) -> Writer<'_, 'a> {
         Writer { bands: self, held: None }
+    }
+
+    /// Run `work` while another thread maps in the panel's memory: the days of each range of
+    /// `order` in turn, which should be the order the workers write them in. A band the
+    /// workers reach first is mapped in by their writes.
+    pub(crate) fn mapping_in<R>(&self, order: &[Range<usize>], work: impl FnOnce() -> R) -> R {
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let stop = &stop;
+            s.spawn(move || {
+                let mut done = vec![false; self.bands.len()];
+                for days in order {
+                    let cells = days.start * self.n_sym..days.end * self.n_sym;
+                    for b in cells.start / self.per_band..cells.end.div_ceil(self.per_band) {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let Some(d) = done.get_mut(b).filter(|d| !**d) else { continue };
+                        *d = true;
+                        for m in &self.memory {
+                            m.map_in(b * self.per_band..(b + 1) * self.per_band);
+                        }
+                    }
+                }
+            });
+            let r = work();
+            stop.store(true, Ordering::Relaxed);
+            r
+        })
     }
 }
 

@@ -65,21 +65,28 @@ pub(crate) fn load(
     if !ok {
         return None;
     }
-    let (mut days, mut names) = (Vec::new(), Vec::new());
+    let (mut days, mut names, mut spans) = (Vec::new(), Vec::new(), Vec::new());
     for s in seen {
         let s = s.into_inner().ok()??;
+        if let (Some(&first), Some(&last)) = (s.days.first(), s.days.last()) {
+            spans.push((first, last));
+        }
         days.extend(s.days);
         names.extend(s.symbols);
     }
     let shape = Shape::new(days, names, calendar)?;
 
-    // Pass 2: every row into its cell.
+    // Pass 2: every row into its cell, the panel's memory mapped in group by group ahead of
+    // the workers (they take the groups in order).
     let mut blank = Blank::new(shape.n_cells(), layout.adj);
     {
         let cells = shape.cells();
         let bands = blank.bands(shape.names.len());
-        let ok = for_each_group(&readers, groups, |reader, g, work| {
-            write_group(reader, g, cols, layout, &cells, &bands, work)
+        let order: Vec<_> = spans.iter().map(|&(first, last)| shape.days(first, last)).collect();
+        let ok = bands.mapping_in(&order, || {
+            for_each_group(&readers, groups, |reader, g, work| {
+                write_group(reader, g, cols, layout, &cells, &bands, work)
+            })
         });
         if !ok {
             return None;

@@ -374,12 +374,7 @@ impl<'a> Hybrid<'a> {
                 let data = self.buf.get(self.at..self.at.checked_add(bytes)?)?;
                 self.at += bytes;
                 let take = count.checked_mul(8)?.min(n - at);
-                if width > 0 {
-                    let unpack = UNPACK[width];
-                    for (group, o) in data.chunks_exact(width).zip(dst[at..at + take].chunks_mut(8)) {
-                        unpack(group, o);
-                    }
-                }
+                UNPACK[width](data, &mut dst[at..at + take]);
                 at += take;
             }
         }
@@ -408,44 +403,71 @@ fn unpack<const W: usize>(group: &[u8], o: &mut [u32]) {
     }
 }
 
-/// Unpacks a group of eight values into a slice.
+/// Unpack a run of groups of eight `W`-bit values (`W` bytes a group) into `o`: one call
+/// a run, not a group, so the loop over the groups is compiled for each width. Each value is
+/// one 8-byte load, shift and mask while 8 bytes past the group are in `data`; the last groups
+/// go through [`unpack`].
+fn unpack_run<const W: usize>(data: &[u8], o: &mut [u32]) {
+    if W == 0 {
+        return;
+    }
+    let mask = if W == 32 { u32::MAX } else { (1u32 << W) - 1 };
+    for (g, o) in o.chunks_mut(8).enumerate() {
+        let at = g * W;
+        match data.get(at..at + W + 8) {
+            Some(group) if o.len() == 8 => {
+                for (j, v) in o.iter_mut().enumerate() {
+                    let bit = j * W;
+                    let word: [u8; 8] = group[bit / 8..bit / 8 + 8].try_into().unwrap_or([0; 8]);
+                    *v = (u64::from_le_bytes(word) >> (bit % 8)) as u32 & mask;
+                }
+            }
+            _ => match data.get(at..at + W) {
+                Some(group) => unpack::<W>(group, o),
+                None => return,
+            },
+        }
+    }
+}
+
+/// Unpacks a run of groups of eight values into a slice.
 type Unpack = fn(&[u8], &mut [u32]);
 
-/// [`unpack`] by width.
+/// [`unpack_run`] by width (`0` unpacks nothing).
 const UNPACK: [Unpack; 33] = [
-    unpack::<0>,
-    unpack::<1>,
-    unpack::<2>,
-    unpack::<3>,
-    unpack::<4>,
-    unpack::<5>,
-    unpack::<6>,
-    unpack::<7>,
-    unpack::<8>,
-    unpack::<9>,
-    unpack::<10>,
-    unpack::<11>,
-    unpack::<12>,
-    unpack::<13>,
-    unpack::<14>,
-    unpack::<15>,
-    unpack::<16>,
-    unpack::<17>,
-    unpack::<18>,
-    unpack::<19>,
-    unpack::<20>,
-    unpack::<21>,
-    unpack::<22>,
-    unpack::<23>,
-    unpack::<24>,
-    unpack::<25>,
-    unpack::<26>,
-    unpack::<27>,
-    unpack::<28>,
-    unpack::<29>,
-    unpack::<30>,
-    unpack::<31>,
-    unpack::<32>,
+    unpack_run::<0>,
+    unpack_run::<1>,
+    unpack_run::<2>,
+    unpack_run::<3>,
+    unpack_run::<4>,
+    unpack_run::<5>,
+    unpack_run::<6>,
+    unpack_run::<7>,
+    unpack_run::<8>,
+    unpack_run::<9>,
+    unpack_run::<10>,
+    unpack_run::<11>,
+    unpack_run::<12>,
+    unpack_run::<13>,
+    unpack_run::<14>,
+    unpack_run::<15>,
+    unpack_run::<16>,
+    unpack_run::<17>,
+    unpack_run::<18>,
+    unpack_run::<19>,
+    unpack_run::<20>,
+    unpack_run::<21>,
+    unpack_run::<22>,
+    unpack_run::<23>,
+    unpack_run::<24>,
+    unpack_run::<25>,
+    unpack_run::<26>,
+    unpack_run::<27>,
+    unpack_run::<28>,
+    unpack_run::<29>,
+    unpack_run::<30>,
+    unpack_run::<31>,
+    unpack_run::<32>,
 ];
 
 #[cfg(test)]
@@ -484,6 +506,33 @@ mod tests {
             let mut want = vec![repeated; 10];
             want.extend_from_slice(&packed[..20]);
             assert_eq!(out, want, "width {width}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Runs of bit-packed groups of any width and length, read in full or in part, with
+        /// bytes after them: the values packed, whichever way each group is unpacked.
+        #[test]
+        fn bit_packed_runs_read_back_at_every_width(
+            width in 0usize..=32,
+            seeds in proptest::collection::vec(proptest::num::u32::ANY, 1..200),
+            cut in 0usize..8,
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ) {
+            let mask = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
+            let groups = seeds.len().div_ceil(8);
+            let values: Vec<u32> = (0..groups * 8).map(|i| seeds.get(i).map_or(0, |v| v & mask)).collect();
+            let mut buf = vec![((groups << 1) | 1) as u8];
+            if groups >= 64 {
+                // A two-byte varint header.
+                buf = vec![(((groups << 1) | 1) & 0x7f) as u8 | 0x80, ((groups << 1) >> 7) as u8];
+            }
+            buf.extend(pack(&values, width));
+            buf.extend(&tail);
+            let n = (groups * 8).saturating_sub(cut).max(1);
+            let mut out = vec![7];
+            Hybrid::new(&buf, width as u32).read(n, &mut out).unwrap();
+            proptest::prop_assert_eq!(&out[1..], &values[..n]);
         }
     }
 
