@@ -8,39 +8,63 @@ use crate::panel::flag;
 use crate::values::{units_of, PriceMode};
 use janus_core::Price;
 
-/// The numeric columns of a row group, NaN for null; `None` for a column the file lacks.
+/// The numeric columns of a row group: prices as [`units`], the others NaN for null; `None`
+/// for a column the file lacks.
 pub(crate) struct Columns<'a> {
-    pub open: &'a [f64],
-    pub high: &'a [f64],
-    pub low: &'a [f64],
-    pub close: &'a [f64],
+    pub open: &'a [i64],
+    pub high: &'a [i64],
+    pub low: &'a [i64],
+    pub close: &'a [i64],
     pub volume: &'a [f64],
     pub amount: Option<&'a [f64]>,
     pub vwap: Option<&'a [f64]>,
-    pub limit_up: Option<&'a [f64]>,
-    pub limit_down: Option<&'a [f64]>,
+    pub limit_up: Option<&'a [i64]>,
+    pub limit_down: Option<&'a [i64]>,
     pub paused: Option<&'a [f64]>,
     pub is_st: Option<&'a [f64]>,
     pub adj: Option<&'a [f64]>,
 }
 
+/// The fields (numbered as in [`crate::parquet_bars`]) read as prices, in [`units`].
+pub(crate) fn is_price(field: usize) -> bool {
+    matches!(field, 2..=5 | 9 | 10)
+}
+
+/// A price as its units of 0.0001 CNY if [`units_of`] accepts it, [`NULL_UNITS`] for null
+/// (NaN), [`BAD_UNITS`] for a value it refuses: a price column is turned once, and a
+/// dictionary's values once each, not once a row.
+#[inline]
+pub(crate) fn units(v: f64, mode: PriceMode) -> i64 {
+    if v.is_nan() {
+        NULL_UNITS
+    } else {
+        units_of(v, mode).unwrap_or(BAD_UNITS)
+    }
+}
+pub(crate) const NULL_UNITS: i64 = 0;
+pub(crate) const BAD_UNITS: i64 = -1;
+
 impl<'a> Columns<'a> {
     /// The numeric columns by field number (open 2, high 3, ... adj_factor 13, as in
-    /// [`crate::parquet_bars`]); `None` if a required one (a price, volume) is missing.
-    pub(crate) fn by_field(get: impl Fn(usize) -> Option<&'a [f64]>) -> Option<Self> {
+    /// [`crate::parquet_bars`]): prices from `price`, the others from `number`; `None` if a
+    /// required one (a price, volume) is missing.
+    pub(crate) fn by_field(
+        price: impl Fn(usize) -> Option<&'a [i64]>,
+        number: impl Fn(usize) -> Option<&'a [f64]>,
+    ) -> Option<Self> {
         Some(Columns {
-            open: get(2)?,
-            high: get(3)?,
-            low: get(4)?,
-            close: get(5)?,
-            volume: get(6)?,
-            amount: get(7),
-            vwap: get(8),
-            limit_up: get(9),
-            limit_down: get(10),
-            paused: get(11),
-            is_st: get(12),
-            adj: get(13),
+            open: price(2)?,
+            high: price(3)?,
+            low: price(4)?,
+            close: price(5)?,
+            volume: number(6)?,
+            amount: number(7),
+            vwap: number(8),
+            limit_up: price(9),
+            limit_down: price(10),
+            paused: number(11),
+            is_st: number(12),
+            adj: number(13),
         })
     }
 }
@@ -81,8 +105,8 @@ pub(crate) struct Row {
 /// Check row `r`; `None` if one of its values would be refused. Both limit columns or none:
 /// the caller refuses a lone one.
 #[inline]
-pub(crate) fn check_row(c: &Columns<'_>, r: usize, mode: PriceMode) -> Option<Row> {
-    let price = |v: &[f64]| units_of(v[r], mode).map(Price);
+pub(crate) fn check_row(c: &Columns<'_>, r: usize) -> Option<Row> {
+    let price = |v: &[i64]| (v[r] > 0).then_some(Price(v[r]));
     let (open, high, low, close) = (price(c.open)?, price(c.high)?, price(c.low)?, price(c.close)?);
     if !(low <= high && low <= open && open <= high && low <= close && close <= high) {
         return None;
@@ -114,7 +138,10 @@ pub(crate) fn check_row(c: &Columns<'_>, r: usize, mode: PriceMode) -> Option<Ro
     let (mut limit_up, mut limit_down) = (Price::ZERO, Price::ZERO);
     if let (Some(up), Some(down)) = (c.limit_up, c.limit_down) {
         // A lone limit is checked but does not count, as in a CSV row.
-        let limit = |v: f64| if v.is_nan() { Some(None) } else { units_of(v, mode).map(|u| Some(Price(u))) };
+        let limit = |u: i64| match u {
+            NULL_UNITS => Some(None),
+            u => (u > 0).then_some(Some(Price(u))),
+        };
         if let (Some(u), Some(d)) = (limit(up[r])?, limit(down[r])?) {
             if d > u || high > u || low < d {
                 return None;
@@ -131,7 +158,7 @@ pub(crate) fn check_row(c: &Columns<'_>, r: usize, mode: PriceMode) -> Option<Ro
 }
 
 /// Check `n` rows; `None` as soon as one value would be refused.
-pub(crate) fn check(c: &Columns<'_>, n: usize, mode: PriceMode) -> Option<Checked> {
+pub(crate) fn check(c: &Columns<'_>, n: usize) -> Option<Checked> {
     // One limit column alone: the row path checks its values.
     if c.limit_up.is_some() != c.limit_down.is_some() {
         return None;
@@ -151,7 +178,7 @@ pub(crate) fn check(c: &Columns<'_>, n: usize, mode: PriceMode) -> Option<Checke
         adj: Vec::with_capacity(with(adj)),
     };
     for r in 0..n {
-        let row = check_row(c, r, mode)?;
+        let row = check_row(c, r)?;
         out.open.push(row.open);
         out.high.push(row.high);
         out.low.push(row.low);

@@ -241,6 +241,16 @@ fn read_group(
             });
         }
     }
+    let mode = part_prices(part);
+    // The price columns in units, for the column-wise checks.
+    let units: Vec<Option<Vec<i64>>> = (data.iter().enumerate())
+        .map(|(k, c)| match c {
+            Some(Col::F64(v)) if crate::bulk::is_price(k) => {
+                Some(v.iter().map(|&x| crate::bulk::units(x, mode)).collect())
+            }
+            _ => None,
+        })
+        .collect();
     let f64s = |k: usize| match &data[k] {
         Some(Col::F64(v)) => Some(v.as_slice()),
         _ => None,
@@ -249,10 +259,10 @@ fn read_group(
         return Ok(());
     };
     let get = |k: usize, r: usize| f64s(k).map_or(f64::NAN, |v| v[r]);
-    let mode = part_prices(part);
     // Fast path: every number checked column-wise, then dates and symbols row by row.
     if bad_days.is_empty() {
-        if let Some(checked) = crate::bulk::Columns::by_field(f64s).and_then(|c| crate::bulk::check(&c, n, mode)) {
+        let prices = |k: usize| units[k].as_deref();
+        if let Some(checked) = crate::bulk::Columns::by_field(prices, f64s).and_then(|c| crate::bulk::check(&c, n)) {
             let mut dates = Vec::with_capacity(n);
             let mut ids = Vec::with_capacity(n);
             for r in 0..n {

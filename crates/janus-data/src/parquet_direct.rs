@@ -17,11 +17,12 @@
 //! (an encoding it does not decode, a bad value, a duplicate, a calendar mismatch), it gives
 //! up and the general reader reads the file, which reports the exact row of an error.
 
+use crate::bulk::{is_price, units, Columns, NULL_UNITS};
 use crate::calendar::Calendar;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::panel::Panel;
 use crate::parquet_bars::{day_of_text, DateKind, DATE, FIELDS, SYMBOL};
-use crate::parquet_pages::{read_f64, read_keys, Keys, Scratch, NULL};
+use crate::parquet_pages::{read_as, read_f64, read_keys, Keys, Scratch, NULL};
 use crate::rows::{symbol_flaw, Layout};
 use janus_core::LimitRules;
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
@@ -137,8 +138,9 @@ struct Work {
     /// Per key: its panel day, or its symbol's rank.
     key_day: Vec<u32>,
     key_rank: Vec<u32>,
-    /// Per numeric slot: the row group's values.
+    /// Per numeric slot: the row group's values, prices in units ([`crate::bulk::units`]).
     numbers: Vec<Vec<f64>>,
+    prices: Vec<Vec<i64>>,
     used: Vec<bool>,
 }
 
@@ -244,20 +246,31 @@ fn write_group(
         }
         work.cells.push(day * at.n_sym + rank);
     }
-    // The numbers, column by column.
+    // The numbers, column by column: prices in units, the others as f64.
     work.numbers.resize_with(SLOTS, Vec::new);
-    for (col, out) in cols.iter().zip(work.numbers.iter_mut()).skip(2) {
-        out.clear();
+    work.prices.resize_with(SLOTS, Vec::new);
+    for (k, col) in cols.iter().enumerate().skip(2) {
+        work.numbers[k].clear();
+        work.prices[k].clear();
         if let Some(c) = *col {
             let descr = rg.metadata().column(c).column_descr_ptr();
             let mut pages = rg.get_column_page_reader(c).ok()?;
-            read_f64(&mut *pages, &descr, n, &mut work.pages, out)?;
+            if is_price(k) {
+                let to = |v| units(v, layout.prices);
+                read_as(&mut *pages, &descr, n, &mut work.pages, to, NULL_UNITS, &mut work.prices[k])?;
+            } else {
+                read_f64(&mut *pages, &descr, n, &mut work.pages, &mut work.numbers[k])?;
+            }
         }
     }
-    let columns = crate::bulk::Columns::by_field(|k| cols[k].map(|_| work.numbers[k].as_slice()))?;
+    let present = |k: usize| cols[k].is_some();
+    let columns = Columns::by_field(
+        |k| present(k).then(|| work.prices[k].as_slice()),
+        |k| present(k).then(|| work.numbers[k].as_slice()),
+    )?;
     let mut writer = bands.writer();
     for (r, &cell) in work.cells.iter().enumerate() {
-        let row = crate::bulk::check_row(&columns, r, layout.prices)?;
+        let row = crate::bulk::check_row(&columns, r)?;
         writer.put(cell as usize, &row)?;
     }
     Some(())

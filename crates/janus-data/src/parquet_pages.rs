@@ -19,8 +19,6 @@ use parquet::schema::types::ColumnDescriptor;
 pub(crate) struct Scratch {
     defs: Vec<u32>,
     index: Vec<u32>,
-    values: Vec<f64>,
-    dict: Vec<f64>,
 }
 
 /// How a column's numbers become f64, as the row reader converts them.
@@ -56,16 +54,16 @@ impl Convert {
         }
     }
 
-    /// `count` PLAIN values from `buf` appended to `out`.
-    fn plain(self, buf: &[u8], count: usize, out: &mut Vec<f64>) -> Option<()> {
+    /// `count` PLAIN values from `buf`, each turned by `to`, appended to `out`.
+    fn plain<T>(self, buf: &[u8], count: usize, to: impl Fn(f64) -> T, out: &mut Vec<T>) -> Option<()> {
         match self.physical {
-            Physical::DOUBLE => out.extend(fixed(buf, count)?.map(f64::from_le_bytes)),
-            Physical::FLOAT => out.extend(fixed(buf, count)?.map(|b| f64::from(f32::from_le_bytes(b)))),
-            Physical::INT32 => out.extend(fixed(buf, count)?.map(|b| self.int(i32::from_le_bytes(b) as f64))),
-            Physical::INT64 => out.extend(fixed(buf, count)?.map(|b| self.int(i64::from_le_bytes(b) as f64))),
+            Physical::DOUBLE => out.extend(fixed(buf, count)?.map(|b| to(f64::from_le_bytes(b)))),
+            Physical::FLOAT => out.extend(fixed(buf, count)?.map(|b| to(f64::from(f32::from_le_bytes(b))))),
+            Physical::INT32 => out.extend(fixed(buf, count)?.map(|b| to(self.int(i32::from_le_bytes(b) as f64)))),
+            Physical::INT64 => out.extend(fixed(buf, count)?.map(|b| to(self.int(i64::from_le_bytes(b) as f64)))),
             Physical::BOOLEAN => {
                 let b = buf.get(..count.div_ceil(8))?;
-                out.extend((0..count).map(|i| ((b[i / 8] >> (i % 8)) & 1) as f64));
+                out.extend((0..count).map(|i| to(((b[i / 8] >> (i % 8)) & 1) as f64)));
             }
             _ => return None,
         }
@@ -139,48 +137,62 @@ pub(crate) fn read_f64(
     s: &mut Scratch,
     out: &mut Vec<f64>,
 ) -> Option<()> {
+    read_as(pages, descr, n, s, |x| x, f64::NAN, out)
+}
+
+/// [`read_f64`], each value then turned into a `T` by `to`, `null` for null. A dictionary's
+/// values are turned once each, not once a row.
+pub(crate) fn read_as<T: Copy>(
+    pages: &mut dyn PageReader,
+    descr: &ColumnDescriptor,
+    n: usize,
+    s: &mut Scratch,
+    to: impl Fn(f64) -> T,
+    null: T,
+    out: &mut Vec<T>,
+) -> Option<()> {
     let nullable = flat(descr)?;
     let conv = Convert::of(descr)?;
     out.clear();
     out.reserve(n);
-    s.dict.clear();
-    let mut has_dict = false;
+    let mut dict: Option<Vec<T>> = None;
+    let mut values: Vec<T> = Vec::new();
     while let Some(page) = pages.get_next_page().ok()? {
         if let Page::DictionaryPage { buf, num_values, encoding, .. } = &page {
-            if has_dict || !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+            if dict.is_some() || !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
                 return None;
             }
-            conv.plain(buf, *num_values as usize, &mut s.dict)?;
-            has_dict = true;
+            let mut values = Vec::with_capacity(*num_values as usize);
+            conv.plain(buf, *num_values as usize, &to, &mut values)?;
+            dict = Some(values);
             continue;
         }
         let p = data_page(&page, nullable, n - out.len(), &mut s.defs)?;
         // A required column's values go straight to `out`; a nullable one's first to
-        // `s.values`, then to `out` with the nulls in place.
+        // `values`, then to `out` with the nulls in place.
         let before = out.len();
-        let values = if nullable {
-            s.values.clear();
-            &mut s.values
+        let into = if nullable {
+            values.clear();
+            &mut values
         } else {
             &mut *out
         };
-        match p.encoding {
-            Encoding::PLAIN => conv.plain(p.values, p.present, values)?,
-            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY if has_dict => {
+        match (p.encoding, &dict) {
+            (Encoding::PLAIN, _) => conv.plain(p.values, p.present, &to, into)?,
+            (Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY, Some(dict)) => {
                 s.index.clear();
-                dictionary_indices(p.values, p.present, s.dict.len(), &mut s.index)?;
-                let dict = &s.dict;
-                values.extend(s.index.iter().map(|&i| dict[i as usize]));
+                dictionary_indices(p.values, p.present, dict.len(), &mut s.index)?;
+                into.extend(s.index.iter().map(|&i| dict[i as usize]));
             }
-            Encoding::RLE if conv.physical == Physical::BOOLEAN => {
+            (Encoding::RLE, _) if conv.physical == Physical::BOOLEAN => {
                 s.index.clear();
                 Hybrid::new(length_prefixed(p.values)?.0, 1).read(p.present, &mut s.index)?;
-                values.extend(s.index.iter().map(|&b| b as f64));
+                into.extend(s.index.iter().map(|&b| to(b as f64)));
             }
             _ => return None,
         }
         if nullable {
-            with_nulls(&s.defs, &s.values, f64::NAN, out)?;
+            with_nulls(&s.defs, &values, null, out)?;
         } else if out.len() - before != p.slots {
             return None;
         }
