@@ -122,7 +122,7 @@ impl Cells<'_> {
 }
 
 /// A panel's columns, all zeros, before any row is in. The memory is fresh from the kernel
-/// and not yet mapped in: [`Bands::map_in`] maps it in, on a thread of its own, while the
+/// and not yet mapped in: [`Bands::mapping_in`] maps it in, on a thread of its own, while the
 /// workers write rows (mapping in is most of the cost of a large panel's memory, and does not
 /// get faster on two threads at once).
 pub(crate) struct Blank {
