@@ -295,10 +295,14 @@ fn two_strategy_instances_trade_one_account() {
         format!("initial_cash = 1000000.0\n[risk]\nmax_positions = 6\n{market}"),
     )
     .unwrap();
-    std::fs::write(dir.path().join("mom.toml"), format!("initial_cash = 600000.0\n{market}")).unwrap();
+    // Each instance holds at most four names (a quarter of its budget each), the account six:
+    // they compete for the account's places (refusals), yet whichever is slower still gets
+    // two, whatever the order they reach the ledger in on a loaded machine.
+    let own = "[risk]\nmax_positions = 4\nmax_position_pct = 0.3\n";
+    std::fs::write(dir.path().join("mom.toml"), format!("initial_cash = 600000.0\n{own}{market}")).unwrap();
     std::fs::write(
         dir.path().join("rev.toml"),
-        format!("initial_cash = 400000.0\n{market}[strategy.buy]\nkind = \"reversal\"\n"),
+        format!("initial_cash = 400000.0\n{own}{market}[strategy.buy]\nkind = \"reversal\"\n"),
     )
     .unwrap();
     let instance = |name: &str| {
@@ -323,12 +327,12 @@ fn two_strategy_instances_trade_one_account() {
     let gw = gateway(dir.path(), &cfg, &store, &["--days", "12", "--day-ms", "150"]);
     let out = finished(gw, "gateway");
     assert!(text(&out.stdout).contains("ledger matches the broker"), "{}", text(&out.stdout));
-    finished(mom, "instance mom");
-    finished(rev, "instance rev");
+    let logs = [finished(mom, "instance mom"), finished(rev, "instance rev")]
+        .map(|o| format!("{}{}", text(&o.stdout), text(&o.stderr)));
 
     let model = replay_both(&mut l, &store, &format!("shared-{}", cfg.account));
     let t = &model.tally;
-    assert!(t.instances.contains_key("mom") && t.instances.contains_key("rev"), "{t:?}");
+    assert!(t.instances.contains_key("mom") && t.instances.contains_key("rev"), "{t:?}\n{}\n{}", logs[0], logs[1]);
     assert!(t.fills > 0 && t.refused.get(&RiskReason::MaxPositions).copied().unwrap_or(0) > 0, "{t:?}");
     // Each instance's run holds exactly its own book of the account.
     let (cash, frozen) = l.cash().unwrap();
@@ -342,7 +346,8 @@ fn two_strategy_instances_trade_one_account() {
             record.position_snapshots.iter().filter(|p| p.date == last).map(|p| (p.symbol.clone(), p.amount)).collect();
         let book = l.book(name).unwrap();
         assert_eq!(held, book.shares, "{name}");
-        assert!(!record.executions.is_empty(), "{name} traded nothing");
+        let log = &logs[usize::from(name == "rev")];
+        assert!(!record.executions.is_empty(), "{name} traded nothing: {t:?}\n{log}");
         flows += book.cash_flow.0;
     }
     assert_eq!(cash.0 + frozen.0, 1_000_000 * 10_000 + flows, "the account's cash moved by the instances' fills only");
