@@ -151,7 +151,32 @@ impl Portfolio {
     /// (a simulated broker charges them with [`crate::rules::FeeSchedule::fill_fees`], a real one reports
     /// them). Returns the execution log row.
     pub fn fill(&mut self, order: &mut Order, sid: SymbolId, exec: FillSpec) -> Result<ExecutionLog, LedgerError> {
+        self.book_fill(order, sid, exec, false).map(|(log, _)| log)
+    }
+
+    /// [`Portfolio::fill`] for a fill a broker reports, which is a fact: a buy that costs more
+    /// than its frozen cash and the available cash together (the broker priced it above what
+    /// was frozen for it, or its cash differs from this ledger's) is booked all the same, and
+    /// the shortfall overdraws the available cash until reconciliation takes the broker's
+    /// numbers. Returns the shortfall (zero almost always) with the execution log row.
+    pub fn fill_reported(
+        &mut self,
+        order: &mut Order,
+        sid: SymbolId,
+        exec: FillSpec,
+    ) -> Result<(ExecutionLog, Money), LedgerError> {
+        self.book_fill(order, sid, exec, true)
+    }
+
+    fn book_fill(
+        &mut self,
+        order: &mut Order,
+        sid: SymbolId,
+        exec: FillSpec,
+        overdraw: bool,
+    ) -> Result<(ExecutionLog, Money), LedgerError> {
         let FillSpec { price, qty, reference, date, commission, taxes } = exec;
+        let mut shortfall = Money::ZERO;
         if qty <= 0 || qty > order.remaining() {
             return Err(LedgerError::Overfill { order: order.id.0, qty, remaining: order.remaining() });
         }
@@ -170,10 +195,13 @@ impl Portfolio {
                 let from_frozen = cost.min(order.frozen_cash);
                 let from_available = cost - from_frozen;
                 if from_available > self.account.available_cash {
-                    return Err(LedgerError::InsufficientCash {
-                        need: from_available,
-                        available: self.account.available_cash,
-                    });
+                    if !overdraw {
+                        return Err(LedgerError::InsufficientCash {
+                            need: from_available,
+                            available: self.account.available_cash,
+                        });
+                    }
+                    shortfall = from_available - self.account.available_cash.max(Money::ZERO);
                 }
                 order.frozen_cash -= from_frozen;
                 self.account.frozen_cash -= from_frozen;
@@ -217,7 +245,7 @@ impl Portfolio {
         if !order.status.is_open() {
             self.release(order, sid);
         }
-        Ok(ExecutionLog {
+        let log = ExecutionLog {
             date,
             order_id: order.id,
             symbol: order.symbol.clone(),
@@ -231,7 +259,8 @@ impl Portfolio {
                 Side::Buy => Money((price.0 - reference.0) * qty),
                 Side::Sell => Money((reference.0 - price.0) * qty),
             },
-        })
+        };
+        Ok((log, shortfall))
     }
 
     /// End an order's claim on the ledger after it was filled, canceled or expired: unused

@@ -117,3 +117,40 @@ proptest! {
         }
     }
 }
+
+/// A broker's fill priced above what was frozen for it, by more than the available cash: the
+/// ledger's own fill refuses it, the reported fill books it (the broker's fill is a fact) and
+/// returns the shortfall, which the available cash is overdrawn by; cash stays exact.
+#[test]
+fn a_reported_fill_dearer_than_the_cash_is_booked_with_its_shortfall() {
+    let date = NaiveDate::from_ymd_opt(2023, 8, 28).unwrap();
+    let mut pf = Portfolio::new(Money::from_yuan(10_500.0));
+    let mut o = Order::new(OrderId(1), "S0".into(), Side::Buy, OrderType::Market, 1_000, date);
+    pf.accept_buy(&mut o, Money::from_yuan(10_000.0)).unwrap();
+    // 1,000 shares at 11.00 with 5.00 of fees: 11,005.00, against 10,000 frozen and 500 available.
+    let spec = FillSpec {
+        price: Price::from_yuan(11.0),
+        qty: 1_000,
+        reference: Price::from_yuan(10.0),
+        date,
+        commission: Money::from_yuan(5.0),
+        taxes: Money::ZERO,
+    };
+    let (mut own, mut own_order) = (pf.clone(), o.clone());
+    assert!(own.fill(&mut own_order, 0, spec).is_err(), "the ledger's own fill refuses it");
+    let (log, shortfall) = pf.fill_reported(&mut o, 0, spec).unwrap();
+    assert_eq!((log.quantity, shortfall), (1_000, Money::from_yuan(505.0)));
+    assert_eq!((pf.account.available_cash, pf.account.frozen_cash), (Money::from_yuan(-505.0), Money::ZERO));
+    assert_eq!(pf.positions[&0].amount, 1_000);
+    assert_eq!(pf.positions[&0].cost_basis, Money::from_yuan(11_005.0));
+
+    // One that fits: the same as the ledger's own fill, no shortfall.
+    let mut pf = Portfolio::new(Money::from_yuan(20_000.0));
+    let mut o = Order::new(OrderId(2), "S0".into(), Side::Buy, OrderType::Market, 1_000, date);
+    pf.accept_buy(&mut o, Money::from_yuan(10_000.0)).unwrap();
+    let (mut own, mut own_order) = (pf.clone(), o.clone());
+    let want = own.fill(&mut own_order, 0, spec).unwrap();
+    let (log, shortfall) = pf.fill_reported(&mut o, 0, spec).unwrap();
+    assert_eq!((log, shortfall), (want, Money::ZERO));
+    assert_eq!(pf, own);
+}

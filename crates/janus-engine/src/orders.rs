@@ -7,7 +7,8 @@ use crate::ledger::OpenOrder;
 use crate::risk::{PendingBuy, RiskContext};
 use crate::strategy::{Decisions, Intent};
 use janus_core::{
-    Broker, BrokerError, DayBatch, Event, Order, OrderEvent, OrderId, RiskEvent, RiskReason, Side, Store, SymbolId,
+    Broker, BrokerError, DayBatch, Event, Money, Order, OrderEvent, OrderId, RiskEvent, RiskReason, Side, Store,
+    SymbolId,
 };
 use janus_data::History;
 
@@ -70,12 +71,22 @@ impl Backtest<'_> {
                         commission: f.commission,
                         taxes: f.taxes,
                     };
-                    let log = self.portfolio.fill(order, sid, spec).map_err(ledger)?;
+                    // The broker's fill is a fact: booked even when it costs more than this
+                    // ledger holds for it (reconciliation then takes the broker's cash).
+                    let (log, shortfall) = self.portfolio.fill_reported(order, sid, spec).map_err(ledger)?;
                     if order.side == Side::Buy && !self.cfg.frictions.t_plus_1 {
                         self.portfolio.unlock_t1(sid);
                     }
                     out.batch.executions.push(log);
                     self.st.held.remove(&r.order_id.0);
+                    if shortfall > Money::ZERO {
+                        let detail = format!(
+                            "fill {} of order {} costs {} more than the cash held for it: booked as the broker \
+                             reported it, the available cash overdrawn until reconciled with the broker's",
+                            f.trade_id, r.order_id.0, shortfall
+                        );
+                        self.journal(date, Event::Reconciliation { detail }, out)?;
+                    }
                 }
                 K::Expired { reason, detail } => {
                     if let Some(reason) = reason {
