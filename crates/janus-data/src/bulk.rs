@@ -30,9 +30,14 @@ pub(crate) fn is_price(field: usize) -> bool {
     matches!(field, 2..=5 | 9 | 10)
 }
 
-/// A price as its units of 0.0001 CNY if [`units_of`] accepts it, [`NULL_UNITS`] for null
-/// (NaN), [`BAD_UNITS`] for a value it refuses: a price column is turned once, and a
-/// dictionary's values once each, not once a row.
+/// [`units`] of a null (NaN) price. No accepted price is zero.
+pub(crate) const NULL_UNITS: i64 = 0;
+/// [`units`] of a price [`units_of`] refuses.
+pub(crate) const BAD_UNITS: i64 = -1;
+
+/// A price as its units of 0.0001 CNY if [`units_of`] accepts it, [`NULL_UNITS`] for null,
+/// [`BAD_UNITS`] for a value it refuses: a price column is turned once, and a dictionary's
+/// values once each, not once a row.
 #[inline]
 pub(crate) fn units(v: f64, mode: PriceMode) -> i64 {
     if v.is_nan() {
@@ -41,8 +46,6 @@ pub(crate) fn units(v: f64, mode: PriceMode) -> i64 {
         units_of(v, mode).unwrap_or(BAD_UNITS)
     }
 }
-pub(crate) const NULL_UNITS: i64 = 0;
-pub(crate) const BAD_UNITS: i64 = -1;
 
 impl<'a> Columns<'a> {
     /// The numeric columns by field number (open 2, high 3, ... adj_factor 13, as in
@@ -195,4 +198,27 @@ pub(crate) fn check(c: &Columns<'_>, n: usize) -> Option<Checked> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_price_column_value_becomes_its_units_or_says_null_or_refused() {
+        let raw = PriceMode::Raw;
+        for (v, mode, want) in [
+            (10.01, raw, 100_100),
+            (0.01, raw, 100),
+            (f64::NAN, raw, NULL_UNITS),
+            (10.005, raw, BAD_UNITS),
+            (10.005, PriceMode::RoundToTick, 100_100),
+            (0.0, raw, BAD_UNITS),
+            (-1.0, raw, BAD_UNITS),
+            (f64::INFINITY, raw, BAD_UNITS),
+            (1e12, raw, BAD_UNITS),
+        ] {
+            assert_eq!(units(v, mode), want, "{v} {mode:?}");
+        }
+    }
 }
