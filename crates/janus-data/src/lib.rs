@@ -13,7 +13,8 @@
 //! benchmarks, and [`write_csv`] and [`write_parquet`] save any panel in a format the loaders
 //! read. The [`MarketFeed`] port yields each day's close as a [`History`], through which no day
 //! after it can be reached.
-// `unsafe` is denied except in `memory`, for one measured system call.
+// `unsafe` is denied except in `memory`, for one measured system call and the zeroed columns it
+// maps in.
 #![deny(unsafe_code)]
 
 pub mod actions;

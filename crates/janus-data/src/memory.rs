@@ -80,7 +80,7 @@ unsafe impl Zeroable for f64 {}
 unsafe impl Zeroable for janus_core::Price {}
 
 /// `n` zeros, not yet mapped in: a large allocation comes fresh from the kernel, zeroed, and
-/// is mapped in by its first touch or by [`map_in`]; no one writes the zeros.
+/// is mapped in by its first touch or by [`Span::map_in`]; no one writes the zeros.
 pub(crate) fn zeroed<T: Zeroable>(n: usize) -> Vec<T> {
     let Ok(layout) = std::alloc::Layout::array::<T>(n) else {
         // More than the address space holds: `Vec` panics as it always does.
