@@ -195,14 +195,14 @@ impl Blank {
 
     /// The panel, factors carried over empty cells and limits derived with `rules`.
     pub(crate) fn finish(mut self, shape: Shape, rules: &LimitRules) -> Panel {
-        let empty = |f: &u8| *f == 0;
-        for (a, _) in self.amount.iter_mut().zip(&self.flags).filter(|(_, f)| empty(f)) {
-            *a = f64::NAN;
-        }
-        if !self.adj.is_empty() {
-            for (a, _) in self.adj.iter_mut().zip(&self.flags).filter(|(_, f)| empty(f)) {
+        // Empty cells: amount unknown, factor to be carried over them.
+        for (k, _) in self.flags.iter().enumerate().filter(|(_, f)| **f == 0) {
+            self.amount[k] = f64::NAN;
+            if let Some(a) = self.adj.get_mut(k) {
                 *a = f64::NAN;
             }
+        }
+        if !self.adj.is_empty() {
             carry_factors(&mut self.adj, shape.names.len());
         }
         let boards = shape.names.iter().map(|s| Board::from_symbol(s)).collect();
