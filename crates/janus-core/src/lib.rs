@@ -31,7 +31,7 @@ pub use journal::{
     AccountSnapshot, CorporateActionLog, DayBatch, ExecutionLog, PositionSnapshot, RiskEvent, RiskReason, RunMeta,
     RunRecord, RunStatus, RunSummary, Store, StoreError,
 };
-pub use money::{parse_price, Money, Price, Qty, Rate};
+pub use money::{parse_price, Money, Price, Price32, Qty, Rate};
 pub use order::{Order, OrderEvent, OrderId, OrderStatus, OrderType, Side};
 pub use rules::{Board, Exchange, FeeSchedule, Fees, LimitRules, LotRules};
 pub use state::{Account, FillSpec, LedgerError, Portfolio, Position, SymbolId};

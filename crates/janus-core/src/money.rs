@@ -73,6 +73,41 @@ impl Price {
     }
 }
 
+/// A price in 32 bits, as the bar panel stores its price columns: units of 0.0001 CNY from
+/// zero to [`Price32::MAX`] (429,496.7295 CNY), in half the memory of a [`Price`] (a panel of
+/// 12.5 million cells holds six price columns: 300 MiB less). Every computation takes it back
+/// as a [`Price`], exactly ([`Price32::get`]).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price32(u32);
+
+impl Price32 {
+    pub const ZERO: Price32 = Price32(0);
+    /// The largest price it holds: 429,496.7295 CNY.
+    pub const MAX: Price32 = Price32(u32::MAX);
+
+    /// `p`, if it is between zero and [`Price32::MAX`].
+    #[inline]
+    pub fn new(p: Price) -> Option<Price32> {
+        u32::try_from(p.0).ok().map(Price32)
+    }
+    /// The price, exactly.
+    #[inline]
+    pub fn get(self) -> Price {
+        Price(i64::from(self.0))
+    }
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+}
+
+impl From<Price32> for Price {
+    #[inline]
+    fn from(p: Price32) -> Price {
+        p.get()
+    }
+}
+
 impl Money {
     pub const ZERO: Money = Money(0);
 
@@ -255,6 +290,21 @@ pub fn parse_price(text: &str) -> Result<Price, DecimalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price32_holds_every_price_from_zero_to_its_max_exactly_and_nothing_else() {
+        for units in [0, 1, 100, 123_456_789, 2_000_000_000, i64::from(u32::MAX)] {
+            let p = Price32::new(Price(units)).expect("in range");
+            assert_eq!((p.get(), Price::from(p)), (Price(units), Price(units)));
+        }
+        assert_eq!(Price32::MAX.get(), Price::from_yuan(429_496.7295));
+        for units in [-1, i64::from(u32::MAX) + 1, i64::MAX] {
+            assert_eq!(Price32::new(Price(units)), None, "{units}");
+        }
+        // Ordered as the prices are.
+        let (a, b) = (Price32::new(Price(99)).unwrap(), Price32::new(Price(100)).unwrap());
+        assert!(a < b && Price32::ZERO < a && b < Price32::MAX);
+    }
 
     #[test]
     fn decimal_parser_reads_plain_and_exponent_forms_exactly() {

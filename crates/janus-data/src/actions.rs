@@ -167,7 +167,7 @@ pub fn actions_from_adj_factor(panel: &Panel) -> Vec<DayAction> {
                 }
             }
             if f.is_finite() && f > 0.0 {
-                *last = Some((f, panel.close[i]));
+                *last = Some((f, panel.close[i].get()));
             }
         }
     }
@@ -208,7 +208,7 @@ pub fn adj_factor_from_actions(panel: &Panel) -> Vec<f64> {
             let i = d * n + s;
             factor[i] = current[s];
             if panel.is_present(d, s as SymbolId) && panel.close[i].is_positive() {
-                last_close[s] = Some(panel.close[i]);
+                last_close[s] = Some(panel.close[i].get());
             }
         }
     }

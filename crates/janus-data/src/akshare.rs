@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(p.symbols, ["000001.SZ", "600000.SH"]);
         let i = p.idx(0, 0);
         assert_eq!(
-            (p.open[i], p.close[i], p.high[i], p.low[i]),
+            (p.open[i].get(), p.close[i].get(), p.high[i].get(), p.low[i].get()),
             (Price::from_yuan(9.39), Price::from_yuan(9.21), Price::from_yuan(9.42), Price::from_yuan(9.21))
         );
         assert_eq!(p.volume[i], 115_836_600.0, "lots of 100 shares");

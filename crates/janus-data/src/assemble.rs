@@ -7,7 +7,7 @@ use crate::calendar::Calendar;
 use crate::error::{DataError, Place};
 use crate::panel::Panel;
 use crate::rows::{day_number, from_day_number, Chunked, FxMap, Layout, Order, Part};
-use janus_core::{Board, LimitRules, Price};
+use janus_core::{Board, LimitRules, Price32};
 
 /// Merge the parts of one input (in input order) into a panel; limits missing from the data
 /// are derived with `rules`. `calendar`, when given, must list every date of the data, and
@@ -152,7 +152,7 @@ pub(crate) fn assemble(
     if !scatter_once(&mut p.flags, &cells, flags) && layout.order == Order::Sort {
         check_duplicates(&p, &cells, &parts)?;
     }
-    let take = |parts: &mut Vec<Part>, f: fn(&mut Part) -> &mut Chunked<Price>| -> Vec<Chunked<Price>> {
+    let take = |parts: &mut Vec<Part>, f: fn(&mut Part) -> &mut Chunked<Price32>| -> Vec<Chunked<Price32>> {
         parts.iter_mut().map(|x| std::mem::replace(f(x), Chunked::new())).collect()
     };
     let takef = |parts: &mut Vec<Part>, f: fn(&mut Part) -> &mut Chunked<f64>| -> Vec<Chunked<f64>> {
@@ -175,7 +175,7 @@ pub(crate) fn assemble(
     let ([open, high, low, close], rest) = std::thread::scope(|s| {
         let priced = s.spawn(move || {
             prices.map(|src| {
-                let mut dst = crate::memory::filled(n_cells, Price::ZERO);
+                let mut dst = crate::memory::filled(n_cells, Price32::ZERO);
                 scatter(&mut dst, cells, src);
                 dst
             })
@@ -187,7 +187,7 @@ pub(crate) fn assemble(
         };
         let (volume, amount) = (column(volume, 0.0), column(amount, f64::NAN));
         let (mut up, mut down) =
-            (crate::memory::filled(n_cells, Price::ZERO), crate::memory::filled(n_cells, Price::ZERO));
+            (crate::memory::filled(n_cells, Price32::ZERO), crate::memory::filled(n_cells, Price32::ZERO));
         if let Some((u, d)) = limits {
             scatter(&mut up, cells, u);
             scatter(&mut down, cells, d);

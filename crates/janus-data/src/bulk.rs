@@ -6,45 +6,45 @@
 
 use crate::panel::flag;
 use crate::values::{units_of, PriceMode};
-use janus_core::Price;
+use janus_core::{Price, Price32};
 
-/// The numeric columns of a row group: prices as [`units`], the others NaN for null; `None`
-/// for a column the file lacks.
+/// The numeric columns of a row group: prices as [`price`] gives them, the others NaN for
+/// null; `None` for a column the file lacks.
 pub(crate) struct Columns<'a> {
-    pub open: &'a [i64],
-    pub high: &'a [i64],
-    pub low: &'a [i64],
-    pub close: &'a [i64],
+    pub open: &'a [Price32],
+    pub high: &'a [Price32],
+    pub low: &'a [Price32],
+    pub close: &'a [Price32],
     pub volume: &'a [f64],
     pub amount: Option<&'a [f64]>,
     pub vwap: Option<&'a [f64]>,
-    pub limit_up: Option<&'a [i64]>,
-    pub limit_down: Option<&'a [i64]>,
+    pub limit_up: Option<&'a [Price32]>,
+    pub limit_down: Option<&'a [Price32]>,
     pub paused: Option<&'a [f64]>,
     pub is_st: Option<&'a [f64]>,
     pub adj: Option<&'a [f64]>,
 }
 
-/// The fields (numbered as in [`crate::parquet_bars`]) read as prices, in [`units`].
+/// The fields (numbered as in [`crate::parquet_bars`]) read as prices, by [`price`].
 pub(crate) fn is_price(field: usize) -> bool {
     matches!(field, 2..=5 | 9 | 10)
 }
 
-/// [`units`] of a null (NaN) price. No accepted price is zero.
-pub(crate) const NULL_UNITS: i64 = 0;
-/// [`units`] of a price [`units_of`] refuses.
-pub(crate) const BAD_UNITS: i64 = -1;
+/// [`price`] of a null (NaN). No accepted price is zero.
+pub(crate) const NULL_PRICE: Price32 = Price32::ZERO;
+/// [`price`] of a value [`units_of`] refuses. No accepted price is that large: they stop at
+/// [`crate::values::MAX_PRICE_YUAN`].
+pub(crate) const BAD_PRICE: Price32 = Price32::MAX;
 
-/// A price as its units of 0.0001 CNY if [`units_of`] accepts it, [`NULL_UNITS`] for null,
-/// [`BAD_UNITS`] for a value it refuses: a price column is turned once, and a dictionary's
+/// A binary price as the panel stores it if [`units_of`] accepts it, [`NULL_PRICE`] for null,
+/// [`BAD_PRICE`] for a value it refuses: a price column is turned once, and a dictionary's
 /// values once each, not once a row.
 #[inline]
-pub(crate) fn units(v: f64, mode: PriceMode) -> i64 {
+pub(crate) fn price(v: f64, mode: PriceMode) -> Price32 {
     if v.is_nan() {
-        NULL_UNITS
-    } else {
-        units_of(v, mode).unwrap_or(BAD_UNITS)
+        return NULL_PRICE;
     }
+    units_of(v, mode).and_then(|u| Price32::new(Price(u))).unwrap_or(BAD_PRICE)
 }
 
 impl<'a> Columns<'a> {
@@ -52,7 +52,7 @@ impl<'a> Columns<'a> {
     /// [`crate::parquet_bars`]): prices from `price`, the others from `number`; `None` if a
     /// required one (a price, volume) is missing.
     pub(crate) fn by_field(
-        price: impl Fn(usize) -> Option<&'a [i64]>,
+        price: impl Fn(usize) -> Option<&'a [Price32]>,
         number: impl Fn(usize) -> Option<&'a [f64]>,
     ) -> Option<Self> {
         Some(Columns {
@@ -74,15 +74,15 @@ impl<'a> Columns<'a> {
 
 /// A row group's checked values, ready for the panel.
 pub(crate) struct Checked {
-    pub open: Vec<Price>,
-    pub high: Vec<Price>,
-    pub low: Vec<Price>,
-    pub close: Vec<Price>,
+    pub open: Vec<Price32>,
+    pub high: Vec<Price32>,
+    pub low: Vec<Price32>,
+    pub close: Vec<Price32>,
     pub volume: Vec<f64>,
     pub amount: Vec<f64>,
     /// Empty unless the file has both limit columns.
-    pub limit_up: Vec<Price>,
-    pub limit_down: Vec<Price>,
+    pub limit_up: Vec<Price32>,
+    pub limit_down: Vec<Price32>,
     pub flags: Vec<u8>,
     /// Empty unless the file has a factor column; NaN carries the previous factor.
     pub adj: Vec<f64>,
@@ -91,15 +91,15 @@ pub(crate) struct Checked {
 /// One row's checked values.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Row {
-    pub open: Price,
-    pub high: Price,
-    pub low: Price,
-    pub close: Price,
+    pub open: Price32,
+    pub high: Price32,
+    pub low: Price32,
+    pub close: Price32,
     pub volume: f64,
     pub amount: f64,
-    /// `Price::ZERO` unless the row has both limits.
-    pub limit_up: Price,
-    pub limit_down: Price,
+    /// Zero unless the row has both limits.
+    pub limit_up: Price32,
+    pub limit_down: Price32,
     pub flags: u8,
     /// NaN when the row has no factor (or the file no factor column).
     pub adj: f64,
@@ -109,7 +109,7 @@ pub(crate) struct Row {
 /// the caller refuses a lone one.
 #[inline]
 pub(crate) fn check_row(c: &Columns<'_>, r: usize) -> Option<Row> {
-    let price = |v: &[i64]| (v[r] > 0).then_some(Price(v[r]));
+    let price = |v: &[Price32]| Some(v[r]).filter(|&p| p != NULL_PRICE && p != BAD_PRICE);
     let (open, high, low, close) = (price(c.open)?, price(c.high)?, price(c.low)?, price(c.close)?);
     if !(low <= high && low <= open && open <= high && low <= close && close <= high) {
         return None;
@@ -138,12 +138,13 @@ pub(crate) fn check_row(c: &Columns<'_>, r: usize) -> Option<Row> {
     if st {
         flags |= flag::ST;
     }
-    let (mut limit_up, mut limit_down) = (Price::ZERO, Price::ZERO);
+    let (mut limit_up, mut limit_down) = (Price32::ZERO, Price32::ZERO);
     if let (Some(up), Some(down)) = (c.limit_up, c.limit_down) {
         // A lone limit is checked but does not count, as in a CSV row.
-        let limit = |u: i64| match u {
-            NULL_UNITS => Some(None),
-            u => (u > 0).then_some(Some(Price(u))),
+        let limit = |p: Price32| match p {
+            NULL_PRICE => Some(None),
+            BAD_PRICE => None,
+            p => Some(Some(p)),
         };
         if let (Some(u), Some(d)) = (limit(up[r])?, limit(down[r])?) {
             if d > u || high > u || low < d {
@@ -205,20 +206,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_price_column_value_becomes_its_units_or_says_null_or_refused() {
+    fn a_price_column_value_becomes_its_price_or_says_null_or_refused() {
         let raw = PriceMode::Raw;
+        let units = |u: i64| Price32::new(Price(u)).expect("in range");
         for (v, mode, want) in [
-            (10.01, raw, 100_100),
-            (0.01, raw, 100),
-            (f64::NAN, raw, NULL_UNITS),
-            (10.005, raw, BAD_UNITS),
-            (10.005, PriceMode::RoundToTick, 100_100),
-            (0.0, raw, BAD_UNITS),
-            (-1.0, raw, BAD_UNITS),
-            (f64::INFINITY, raw, BAD_UNITS),
-            (1e12, raw, BAD_UNITS),
+            (10.01, raw, units(100_100)),
+            (0.01, raw, units(100)),
+            (200_000.0, raw, units(2_000_000_000)),
+            (f64::NAN, raw, NULL_PRICE),
+            (10.005, raw, BAD_PRICE),
+            (10.005, PriceMode::RoundToTick, units(100_100)),
+            (0.0, raw, BAD_PRICE),
+            (-1.0, raw, BAD_PRICE),
+            (f64::INFINITY, raw, BAD_PRICE),
+            (200_000.01, raw, BAD_PRICE),
+            (429_496.72, raw, BAD_PRICE),
+            (1e12, raw, BAD_PRICE),
         ] {
-            assert_eq!(units(v, mode), want, "{v} {mode:?}");
+            assert_eq!(price(v, mode), want, "{v} {mode:?}");
         }
     }
 }

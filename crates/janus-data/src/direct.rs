@@ -15,7 +15,7 @@ use crate::calendar::Calendar;
 use crate::memory::Span;
 use crate::panel::Panel;
 use crate::rows::{from_day_number, same, FxMap, Short};
-use janus_core::{Board, LimitRules, Price};
+use janus_core::{Board, LimitRules, Price32};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -126,12 +126,12 @@ impl Cells<'_> {
 /// workers write rows (mapping in is most of the cost of a large panel's memory, and does not
 /// get faster on two threads at once).
 pub(crate) struct Blank {
-    open: Vec<Price>,
-    high: Vec<Price>,
-    low: Vec<Price>,
-    close: Vec<Price>,
-    up: Vec<Price>,
-    down: Vec<Price>,
+    open: Vec<Price32>,
+    high: Vec<Price32>,
+    low: Vec<Price32>,
+    close: Vec<Price32>,
+    up: Vec<Price32>,
+    down: Vec<Price32>,
     volume: Vec<f64>,
     /// NaN (unknown) in empty cells once finished, as in every panel.
     amount: Vec<f64>,
@@ -229,12 +229,12 @@ impl Blank {
 
 /// The panel's columns over a run of days.
 struct Band<'a> {
-    open: &'a mut [Price],
-    high: &'a mut [Price],
-    low: &'a mut [Price],
-    close: &'a mut [Price],
-    up: &'a mut [Price],
-    down: &'a mut [Price],
+    open: &'a mut [Price32],
+    high: &'a mut [Price32],
+    low: &'a mut [Price32],
+    close: &'a mut [Price32],
+    up: &'a mut [Price32],
+    down: &'a mut [Price32],
     volume: &'a mut [f64],
     amount: &'a mut [f64],
     flags: &'a mut [u8],

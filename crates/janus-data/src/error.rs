@@ -95,6 +95,11 @@ pub enum DataError {
     )]
     NonPositivePrice { at: Place, column: String, value: String },
     #[error(
+        "{at}: column `{column}`: price `{value}` is above 200,000 CNY, the largest Janus accepts (it keeps \
+         prices in 32 bits; no A-share has traded near it): is the column in fen, or in another unit than CNY?"
+    )]
+    PriceTooLarge { at: Place, column: String, value: String },
+    #[error(
         "{at}: column `{column}`: price `{value}` is not on the 0.01 tick: A-share prices are whole fen, so \
          this looks like forward- or backward-adjusted data, on which price limits silently stop binding. \
          Load raw prices with an `adj_factor` column for the adjustment, or set `[data] prices = \
@@ -172,6 +177,7 @@ impl DataError {
             | BadNumber { at, .. }
             | NotFinite { at, .. }
             | NonPositivePrice { at, .. }
+            | PriceTooLarge { at, .. }
             | OffTick { at, .. }
             | Negative { at, .. }
             | BadFactor { at, .. }

@@ -6,10 +6,10 @@
 //! from a CSV without limit columns: `write_csv` then `load_csv` gives the same panel back.
 
 use crate::loader::DataError;
-use crate::panel::{flag, Panel};
+use crate::panel::{flag, narrow, Panel};
 use chrono::NaiveDate;
 use janus_core::money::{SCALE, TICK};
-use janus_core::{Board, DailyLimit, LimitRules, Listing, Price};
+use janus_core::{Board, DailyLimit, LimitRules, Listing, Price, Price32};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -148,14 +148,14 @@ pub fn generate(cfg: &GenConfig, rules: &LimitRules) -> Panel {
         dates,
         symbols,
         boards,
-        open: vec![Price::ZERO; cells],
-        high: vec![Price::ZERO; cells],
-        low: vec![Price::ZERO; cells],
-        close: vec![Price::ZERO; cells],
+        open: vec![Price32::ZERO; cells],
+        high: vec![Price32::ZERO; cells],
+        low: vec![Price32::ZERO; cells],
+        close: vec![Price32::ZERO; cells],
         volume: vec![0.0; cells],
         amount: vec![f64::NAN; cells],
-        limit_up: vec![Price::ZERO; cells],
-        limit_down: vec![Price::ZERO; cells],
+        limit_up: vec![Price32::ZERO; cells],
+        limit_down: vec![Price32::ZERO; cells],
         flags: vec![0; cells],
         ..Panel::default()
     };
@@ -208,8 +208,10 @@ fn step(
             let z: f64 = rng.sample(StandardNormal);
             lv.latent += st.beta * market + 0.7 * st.sigma * z;
             flags |= flag::PAUSED;
+            let pc = narrow(pc);
             (p.open[i], p.high[i], p.low[i], p.close[i]) = (pc, pc, pc, pc);
-            (p.volume[i], p.amount[i], p.limit_up[i], p.limit_down[i], p.flags[i]) = (0.0, 0.0, up, down, flags);
+            (p.volume[i], p.amount[i], p.limit_up[i], p.limit_down[i], p.flags[i]) =
+                (0.0, 0.0, narrow(up), narrow(down), flags);
             return;
         }
     }
@@ -236,7 +238,7 @@ fn step(
     lv.latent = (lv.latent + r).clamp(0.6f64.ln(), 5_000f64.ln());
 
     let limited = up.is_positive();
-    let (lo, hi) = if limited { (down.max(FLOOR), up) } else { (FLOOR, Price(i64::MAX)) };
+    let (lo, hi) = if limited { (down.max(FLOOR), up) } else { (FLOOR, Price(crate::values::MAX_PRICE_YUAN * SCALE)) };
     let close = to_tick(lv.latent.exp(), lo, hi);
     let pressure = lv.latent - close.as_f64().ln();
     let at_up = limited && close == up;
@@ -275,10 +277,10 @@ fn step(
     let vwap = low.0 + ((high.0 - low.0) as f64 * rng.gen::<f64>()) as i64;
     let amount_fen = (volume as i128 * vwap as i128 + TICK as i128 / 2) / TICK as i128;
 
-    (p.open[i], p.high[i], p.low[i], p.close[i]) = (open, high, low, close);
+    (p.open[i], p.high[i], p.low[i], p.close[i]) = (narrow(open), narrow(high), narrow(low), narrow(close));
     p.volume[i] = volume;
     p.amount[i] = amount_fen as f64 / 100.0;
-    (p.limit_up[i], p.limit_down[i], p.flags[i]) = (up, down, flags);
+    (p.limit_up[i], p.limit_down[i], p.flags[i]) = (narrow(up), narrow(down), flags);
 }
 
 /// Round a price in yuan to the tick and keep it within `[lo, hi]`.
@@ -421,7 +423,7 @@ pub fn write_csv<W: Write>(panel: &Panel, w: W) -> Result<(), DataError> {
             line.extend_from_slice(&names[s]);
             for p in [panel.open[i], panel.high[i], panel.low[i], panel.close[i]] {
                 line.push(b',');
-                put_price(&mut line, p);
+                put_price(&mut line, p.get());
             }
             line.push(b',');
             put_f64(&mut line, panel.volume[i]);
@@ -432,9 +434,9 @@ pub fn write_csv<W: Write>(panel: &Panel, w: W) -> Result<(), DataError> {
             if explicit {
                 line.push(b',');
                 if f & flag::EXPLICIT_LIMITS != 0 {
-                    put_price(&mut line, panel.limit_up[i]);
+                    put_price(&mut line, panel.limit_up[i].get());
                     line.push(b',');
-                    put_price(&mut line, panel.limit_down[i]);
+                    put_price(&mut line, panel.limit_down[i].get());
                 } else {
                     line.push(b',');
                 }

@@ -21,7 +21,7 @@ use crate::parse::parse_date;
 use crate::universe::Universe;
 use crate::values::PriceMode;
 use chrono::NaiveDate;
-use janus_core::{LimitRules, Price};
+use janus_core::{LimitRules, Price32};
 
 /// One closed day as Janus CSV text, and where it came from (for error messages).
 #[derive(Clone, Copy, Debug)]
@@ -163,7 +163,7 @@ impl GrowingPanel {
         let base = p.open.len();
         p.dates.push(parsed.dates[0]);
         for col in [&mut p.open, &mut p.high, &mut p.low, &mut p.close, &mut p.limit_up, &mut p.limit_down] {
-            col.resize(base + n, Price::ZERO);
+            col.resize(base + n, Price32::ZERO);
         }
         p.volume.resize(base + n, 0.0);
         p.amount.resize(base + n, f64::NAN);
@@ -278,6 +278,7 @@ pub fn place_mut(e: &mut DataError) -> Option<&mut Place> {
         | BadNumber { at, .. }
         | NotFinite { at, .. }
         | NonPositivePrice { at, .. }
+        | PriceTooLarge { at, .. }
         | OffTick { at, .. }
         | Negative { at, .. }
         | BadFactor { at, .. }
@@ -470,6 +471,6 @@ mod tests {
         assert!(!p.is_present(1, 1));
         assert!(!p.is_present(2, 0));
         // 8.00 * 1.1 on the main board, from the close two days before.
-        assert_eq!(p.limit_up[p.idx(2, 1)].to_string(), "8.8000");
+        assert_eq!(p.limit_up[p.idx(2, 1)].get().to_string(), "8.8000");
     }
 }

@@ -85,14 +85,14 @@ impl<'a> History<'a> {
         let p = self.panel;
         let day = self.today - back;
         p.is_present(day, sid).then(|| Bar {
-            open: p.open[i],
-            high: p.high[i],
-            low: p.low[i],
-            close: p.close[i],
+            open: p.open[i].get(),
+            high: p.high[i].get(),
+            low: p.low[i].get(),
+            close: p.close[i].get(),
             volume: p.volume[i],
             amount: p.amount[i],
-            limit_up: p.limit_up[i],
-            limit_down: p.limit_down[i],
+            limit_up: p.limit_up[i].get(),
+            limit_down: p.limit_down[i].get(),
             tradable: p.is_tradable(day, sid),
         })
     }
@@ -138,12 +138,13 @@ impl<'a> History<'a> {
     /// The close of `sid` `back` days before today, as the panel holds it (zero when the
     /// symbol had no bar; a day before the first is zero too).
     pub fn close(&self, back: usize, sid: SymbolId) -> Price {
-        self.cell(back, sid).map_or(Price::ZERO, |i| self.panel.close[i])
+        self.cell(back, sid).map_or(Price::ZERO, |i| self.panel.close[i].get())
     }
 
     /// The limit prices (up, down) of `sid` `back` days before today (zero when none).
     pub fn limits(&self, back: usize, sid: SymbolId) -> (Price, Price) {
-        self.cell(back, sid).map_or((Price::ZERO, Price::ZERO), |i| (self.panel.limit_up[i], self.panel.limit_down[i]))
+        self.cell(back, sid)
+            .map_or((Price::ZERO, Price::ZERO), |i| (self.panel.limit_up[i].get(), self.panel.limit_down[i].get()))
     }
 
     /// The symbol has a bar `back` days before today.

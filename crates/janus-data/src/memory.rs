@@ -69,7 +69,7 @@ fn map_in(start: usize, len: usize) {
     let _ = (start, len);
 }
 
-/// A type for which all-zero bytes are a valid value: zero, `0.0`, `Price::ZERO`.
+/// A type for which all-zero bytes are a valid value: zero, `0.0`, `Price32::ZERO`.
 ///
 /// # Safety
 /// Only for types whose every field is an integer or a float.
@@ -77,7 +77,7 @@ pub(crate) unsafe trait Zeroable: Copy {}
 // SAFETY: integers and floats.
 unsafe impl Zeroable for u8 {}
 unsafe impl Zeroable for f64 {}
-unsafe impl Zeroable for janus_core::Price {}
+unsafe impl Zeroable for janus_core::Price32 {}
 
 /// `n` zeros, not yet mapped in: a large allocation comes fresh from the kernel, zeroed, and
 /// is mapped in by its first touch or by [`Span::map_in`]; no one writes the zeros.
@@ -104,7 +104,7 @@ pub(crate) fn zeroed<T: Zeroable>(n: usize) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use janus_core::Price;
+    use janus_core::Price32;
 
     #[test]
     fn filled_columns_hold_their_value_whatever_their_size() {
@@ -119,8 +119,8 @@ mod tests {
     #[test]
     fn zeroed_columns_are_zeros_whatever_their_size() {
         for n in [0usize, 1, 7, 4096, 1 << 20, 3 << 20] {
-            let v: Vec<Price> = zeroed(n);
-            assert_eq!((v.len(), v.iter().all(|&x| x == Price::ZERO)), (n, true), "{n}");
+            let v: Vec<Price32> = zeroed(n);
+            assert_eq!((v.len(), v.iter().all(|&x| x == Price32::ZERO)), (n, true), "{n}");
             let v: Vec<f64> = zeroed(n);
             assert!(v.len() == n && v.iter().all(|x| x.to_bits() == 0), "{n}");
             let mut v: Vec<u8> = zeroed(n);
@@ -133,15 +133,15 @@ mod tests {
 
     #[test]
     fn mapping_in_changes_no_value_and_stays_inside_the_column() {
-        let mut v: Vec<Price> = zeroed(1 << 20);
+        let mut v: Vec<f64> = zeroed(1 << 20);
         for (i, x) in v.iter_mut().enumerate().step_by(4099) {
-            *x = Price(i as i64);
+            *x = i as f64;
         }
         let span = Span::of(&v);
         for (from, to) in [(0, 10), (5000, 600_000), (1_000_000, 2_000_000), (0, usize::MAX), (7, 3)] {
             span.map_in(from..to);
         }
-        assert!(v.iter().enumerate().all(|(i, x)| *x == if i % 4099 == 0 { Price(i as i64) } else { Price::ZERO }));
+        assert!(v.iter().enumerate().all(|(i, x)| *x == if i % 4099 == 0 { i as f64 } else { 0.0 }));
         Span::of::<u8>(&[]).map_in(0..100);
     }
 }

@@ -2,7 +2,7 @@
 //! day's cross-section is contiguous. Indexed by dense integers in the engine's hot loop.
 
 use chrono::NaiveDate;
-use janus_core::{Board, DailyLimit, LimitRules, Listing, Price, SymbolId};
+use janus_core::{Board, DailyLimit, LimitRules, Listing, Price, Price32, SymbolId};
 
 /// Bit flags per cell.
 pub mod flag {
@@ -19,23 +19,25 @@ pub mod flag {
     pub const OUT_OF_UNIVERSE: u8 = 16;
 }
 
-/// All bars of a market. Cell `(d, s)` is at index `d * n_symbols + s`.
+/// All bars of a market. Cell `(d, s)` is at index `d * n_symbols + s`. Prices are stored in
+/// 32 bits ([`Price32`]; the loaders refuse a price that would not fit) and read back exactly
+/// with [`Price32::get`].
 #[derive(Clone, Debug, Default)]
 pub struct Panel {
     pub dates: Vec<NaiveDate>,
     pub symbols: Vec<String>,
     pub boards: Vec<Board>,
-    pub open: Vec<Price>,
-    pub high: Vec<Price>,
-    pub low: Vec<Price>,
-    pub close: Vec<Price>,
+    pub open: Vec<Price32>,
+    pub high: Vec<Price32>,
+    pub low: Vec<Price32>,
+    pub close: Vec<Price32>,
     /// Shares traded.
     pub volume: Vec<f64>,
     /// Value traded in CNY (NaN when the data has none).
     pub amount: Vec<f64>,
-    /// Limit prices for the day (`Price::ZERO` when unknown, e.g. the first bar of a symbol).
-    pub limit_up: Vec<Price>,
-    pub limit_down: Vec<Price>,
+    /// Limit prices for the day (zero when unknown, e.g. the first bar of a symbol).
+    pub limit_up: Vec<Price32>,
+    pub limit_down: Vec<Price32>,
     pub flags: Vec<u8>,
     /// Backward adjustment factor per cell (`close x adj_factor` is continuous across
     /// ex-dates): from the data's `adj_factor` column or from `actions`. Empty when there is no
@@ -78,7 +80,7 @@ impl Panel {
     /// models compare across days (a 10-for-10 bonus issue is not a -50% day).
     #[inline]
     pub fn adj_close(&self, i: usize) -> f64 {
-        let c = self.close[i].as_f64();
+        let c = self.close[i].get().as_f64();
         match self.adj_factor.get(i) {
             Some(f) => c * f,
             None => c,
@@ -88,7 +90,7 @@ impl Panel {
     /// panel has no adjustment).
     #[inline]
     pub fn adj_ratio(&self, now: usize, then: usize) -> f64 {
-        let raw = self.close[now].0 as f64 / self.close[then].0 as f64;
+        let raw = self.close[now].get().0 as f64 / self.close[then].get().0 as f64;
         match (self.adj_factor.get(now), self.adj_factor.get(then)) {
             (Some(a), Some(b)) => raw * (a / b),
             _ => raw,
@@ -111,9 +113,9 @@ impl Panel {
         if a.is_finite() && a > 0.0 && v > 0.0 {
             let p = Price::from_yuan(a / v);
             // Keep it inside the bar even if amount and volume disagree slightly.
-            p.max(self.low[i]).min(self.high[i])
+            p.max(self.low[i].get()).min(self.high[i].get())
         } else {
-            Price((self.high[i].0 + self.low[i].0 + self.close[i].0) / 3)
+            Price((self.high[i].get().0 + self.low[i].get().0 + self.close[i].get().0) / 3)
         }
     }
 
@@ -132,7 +134,7 @@ impl Panel {
         // every day's limit row.
         let threads = crate::workers().min(n.div_ceil(256));
         let per = n.div_ceil(threads);
-        let mut rows: Vec<Vec<(&mut [Price], &mut [Price])>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut rows: Vec<Vec<(&mut [Price32], &mut [Price32])>> = (0..threads).map(|_| Vec::new()).collect();
         for (up, down) in self.limit_up.chunks_mut(n).zip(self.limit_down.chunks_mut(n)) {
             for ((u, d), r) in up.chunks_mut(per).zip(down.chunks_mut(per)).zip(rows.iter_mut()) {
                 r.push((u, d));
@@ -178,8 +180,8 @@ struct Cells<'a> {
     dates: &'a [NaiveDate],
     boards: &'a [Board],
     flags: &'a [u8],
-    open: &'a [Price],
-    close: &'a [Price],
+    open: &'a [Price32],
+    close: &'a [Price32],
     actions: &'a [crate::actions::DayAction],
     n: usize,
 }
@@ -187,7 +189,7 @@ struct Cells<'a> {
 impl Cells<'_> {
     /// [`Panel::derive_limits`] for the symbols from `from` on: `rows` holds their limit-up and
     /// limit-down on each day.
-    fn derive(&self, from: usize, rows: Vec<(&mut [Price], &mut [Price])>, rules: &LimitRules) {
+    fn derive(&self, from: usize, rows: Vec<(&mut [Price32], &mut [Price32])>, rules: &LimitRules) {
         let width = rows.first().map_or(0, |(u, _)| u.len());
         // Day by day with each symbol's last close and first bar at hand: contiguous memory access.
         let mut prev: Vec<Option<Price>> = vec![None; width];
@@ -221,12 +223,22 @@ impl Cells<'_> {
                     } else {
                         seasoned[board as usize][st as usize]
                     };
-                    (up[s], down[s]) = rule.prices(prev[s], open[s]);
+                    let (u, d) = rule.prices(prev[s], open[s].get());
+                    (up[s], down[s]) = (narrow(u), narrow(d));
                 }
-                prev[s] = Some(close[s]);
+                prev[s] = Some(close[s].get());
             }
         }
     }
+}
+
+/// A price the panel computed (a derived limit, a generated bar) in 32 bits. Bars are at most
+/// 200,000 CNY (the loaders refuse larger prices, the generator stays below) and no limit
+/// reaches twice its reference price (configured limits are below 100%, a listing day's bound
+/// is +44%), so every such price fits; were one not to, the largest price would stand in for
+/// it, never a missing one.
+pub(crate) fn narrow(limit: Price) -> Price32 {
+    Price32::new(limit).unwrap_or(Price32::MAX)
 }
 
 /// Trading days after a listing during which its own rules may apply (the longest, STAR's and

@@ -242,11 +242,11 @@ fn read_group(
         }
     }
     let mode = part_prices(part);
-    // The price columns in units, for the column-wise checks.
-    let units: Vec<Option<Vec<i64>>> = (data.iter().enumerate())
+    // The price columns as the panel stores them, for the column-wise checks.
+    let stored: Vec<Option<Vec<janus_core::Price32>>> = (data.iter().enumerate())
         .map(|(k, c)| match c {
             Some(Col::F64(v)) if crate::bulk::is_price(k) => {
-                Some(v.iter().map(|&x| crate::bulk::units(x, mode)).collect())
+                Some(v.iter().map(|&x| crate::bulk::price(x, mode)).collect())
             }
             _ => None,
         })
@@ -261,7 +261,7 @@ fn read_group(
     let get = |k: usize, r: usize| f64s(k).map_or(f64::NAN, |v| v[r]);
     // Fast path: every number checked column-wise, then dates and symbols row by row.
     if bad_days.is_empty() {
-        let prices = |k: usize| units[k].as_deref();
+        let prices = |k: usize| stored[k].as_deref();
         if let Some(checked) = crate::bulk::Columns::by_field(prices, f64s).and_then(|c| crate::bulk::check(&c, n)) {
             let mut dates = Vec::with_capacity(n);
             let mut ids = Vec::with_capacity(n);

@@ -17,14 +17,14 @@
 //! (an encoding it does not decode, a bad value, a duplicate, a calendar mismatch), it gives
 //! up and the general reader reads the file, which reports the exact row of an error.
 
-use crate::bulk::{is_price, units, Columns, NULL_UNITS};
+use crate::bulk::{is_price, price, Columns, NULL_PRICE};
 use crate::calendar::Calendar;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::panel::Panel;
 use crate::parquet_bars::{day_of_text, DateKind, DATE, FIELDS, SYMBOL};
 use crate::parquet_pages::{read_as, read_f64, read_keys, Keys, Scratch, NULL};
 use crate::rows::{symbol_flaw, Layout};
-use janus_core::LimitRules;
+use janus_core::{LimitRules, Price32};
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -57,8 +57,9 @@ pub(crate) fn load(
     }
 
     // Pass 1: the dates and symbols of every row group.
+    let mut works: Vec<Work> = readers.iter().map(|_| Work::default()).collect();
     let seen: Vec<Mutex<Option<Seen>>> = (0..groups).map(|_| Mutex::new(None)).collect();
-    let ok = for_each_group(&readers, groups, |reader, g, work| {
+    let ok = for_each_group(&readers, &mut works, groups, |reader, g, work| {
         let s = keys_of(reader, g, cols, work)?;
         *seen[g].lock().ok()? = Some(s);
         Some(())
@@ -85,7 +86,7 @@ pub(crate) fn load(
         let bands = blank.bands(shape.names.len());
         let order: Vec<_> = spans.iter().map(|&(first, last)| shape.days(first, last)).collect();
         let ok = bands.mapping_in(&order, || {
-            for_each_group(&readers, groups, |reader, g, work| {
+            for_each_group(&readers, &mut works, groups, |reader, g, work| {
                 write_group(reader, g, cols, layout, &cells, &bands, work)
             })
         });
@@ -96,19 +97,18 @@ pub(crate) fn load(
     Some(blank.finish(shape, rules))
 }
 
-/// Run `f` on every row group, on one worker per reader; false if any call gave `None` (the
-/// others stop at their next group).
-fn for_each_group<F>(readers: &[SerializedFileReader<std::fs::File>], groups: usize, f: F) -> bool
+/// Run `f` on every row group, on one worker per reader with its own buffers from `works`;
+/// false if any call gave `None` (the others stop at their next group).
+fn for_each_group<F>(readers: &[SerializedFileReader<std::fs::File>], works: &mut [Work], groups: usize, f: F) -> bool
 where
     F: Fn(&SerializedFileReader<std::fs::File>, usize, &mut Work) -> Option<()> + Sync,
 {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     std::thread::scope(|s| {
-        for reader in readers {
+        for (reader, work) in readers.iter().zip(works) {
             let (next, failed, f) = (&next, &failed, &f);
             s.spawn(move || {
-                let mut work = Work::default();
                 while !failed.load(Ordering::Relaxed) {
                     let g = next.fetch_add(1, Ordering::Relaxed);
                     if g >= groups {
@@ -116,7 +116,7 @@ where
                     }
                     // The `parquet` crate panics on some damaged files (an unknown page type):
                     // that is a damaged file, for the general reader to report.
-                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(reader, g, &mut work)));
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(reader, g, work)));
                     if !matches!(done, Ok(Some(()))) {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -127,7 +127,8 @@ where
     !failed.load(Ordering::Relaxed)
 }
 
-/// Buffers a worker reuses from row group to row group.
+/// Buffers a worker reuses from row group to row group, in both passes (fresh memory costs a
+/// page fault per 4 KiB).
 #[derive(Default)]
 struct Work {
     pages: Scratch,
@@ -138,9 +139,10 @@ struct Work {
     /// Per key: its panel day, or its symbol's rank.
     key_day: Vec<u32>,
     key_rank: Vec<u32>,
-    /// Per numeric slot: the row group's values, prices in units ([`crate::bulk::units`]).
+    /// Per numeric slot: the row group's values, prices as the panel stores them
+    /// ([`crate::bulk::price`]).
     numbers: Vec<Vec<f64>>,
-    prices: Vec<Vec<i64>>,
+    prices: Vec<Vec<Price32>>,
     used: Vec<bool>,
 }
 
@@ -256,8 +258,8 @@ fn write_group(
             let descr = rg.metadata().column(c).column_descr_ptr();
             let mut pages = rg.get_column_page_reader(c).ok()?;
             if is_price(k) {
-                let to = |v| units(v, layout.prices);
-                read_as(&mut *pages, &descr, n, &mut work.pages, to, NULL_UNITS, &mut work.prices[k])?;
+                let to = |v| price(v, layout.prices);
+                read_as(&mut *pages, &descr, n, &mut work.pages, to, NULL_PRICE, &mut work.prices[k])?;
             } else {
                 read_f64(&mut *pages, &descr, n, &mut work.pages, &mut work.numbers[k])?;
             }
@@ -483,7 +485,7 @@ mod tests {
                     }
                     2..=5 => {
                         let column = [&p.open, &p.high, &p.low, &p.close][k - 2];
-                        prices(&mut col, &|i| column[i], &|_| true, req_defs);
+                        prices(&mut col, &|i| column[i].get(), &|_| true, req_defs);
                     }
                     6 => {
                         let v: Vec<f64> = rows.iter().map(|&i| p.volume[i]).collect();
@@ -498,7 +500,7 @@ mod tests {
                     9 => flag_col(&mut col, flag::ST),
                     10 | 11 => {
                         let d = defs(&explicit);
-                        let get = |i: usize| if k == 10 { p.limit_up[i] } else { p.limit_down[i] };
+                        let get = |i: usize| if k == 10 { p.limit_up[i].get() } else { p.limit_down[i].get() };
                         prices(&mut col, &get, &explicit, Some(&d));
                     }
                     _ => {
@@ -580,9 +582,17 @@ mod tests {
         let n = p.n_symbols();
         let first = (0..p.flags.len()).find(|&i| p.flags[i] & flag::PRESENT != 0 && i >= 5 * n).unwrap();
         type Spoil = Box<dyn Fn(&mut Panel)>;
+        let units = |u: i64| Price32::new(Price(u)).expect("in range");
         let cases: Vec<(&str, Spoil)> = vec![
-            ("an off-tick price", Box::new(move |p: &mut Panel| p.close[first] = Price(p.close[first].0 + 1))),
-            ("high below low", Box::new(move |p: &mut Panel| p.high[first] = Price(p.low[first].0 - 100))),
+            ("an off-tick price", Box::new(move |p: &mut Panel| p.close[first] = units(p.close[first].get().0 + 1))),
+            ("high below low", Box::new(move |p: &mut Panel| p.high[first] = units(p.low[first].get().0 - 100))),
+            (
+                "a price above 200,000 CNY",
+                Box::new(move |p: &mut Panel| {
+                    let big = units(2_000_000_100);
+                    (p.open[first], p.high[first], p.low[first], p.close[first]) = (big, big, big, big);
+                }),
+            ),
             ("a negative volume", Box::new(move |p: &mut Panel| p.volume[first] = -1.0)),
             ("a symbol with a space", Box::new(|p: &mut Panel| p.symbols[3] = "600 000.SH".into())),
             ("symbols differing in case", Box::new(|p: &mut Panel| p.symbols[3] = p.symbols[4].to_lowercase())),

@@ -76,10 +76,10 @@ pub fn write_parquet_groups(panel: &Panel, path: &Path, rows_per_group: usize) -
                 }
                 2..=5 => {
                     let f: fn(&Panel, usize) -> Price = match k {
-                        2 => |p, i| p.open[i],
-                        3 => |p, i| p.high[i],
-                        4 => |p, i| p.low[i],
-                        _ => |p, i| p.close[i],
+                        2 => |p, i| p.open[i].get(),
+                        3 => |p, i| p.high[i].get(),
+                        4 => |p, i| p.low[i].get(),
+                        _ => |p, i| p.close[i].get(),
                     };
                     col.typed::<DoubleType>().write_batch(&prices(f), None, None)
                 }
@@ -103,7 +103,7 @@ pub fn write_parquet_groups(panel: &Panel, path: &Path, rows_per_group: usize) -
                     let v: Vec<f64> = rows
                         .iter()
                         .filter(|&&i| has(i))
-                        .map(|&i| if k == 10 { panel.limit_up[i] } else { panel.limit_down[i] }.as_f64())
+                        .map(|&i| if k == 10 { panel.limit_up[i] } else { panel.limit_down[i] }.get().as_f64())
                         .collect();
                     col.typed::<DoubleType>().write_batch(&v, Some(&defs), None)
                 }

@@ -258,16 +258,16 @@ mod tests {
         assert_eq!(p.n_dates(), 4);
         let (a, b) = (1, 0);
         let i = p.idx(1, a);
-        assert_eq!(p.close[i], Price::from_yuan(10.2), "adjusted 20.4 / factor 2");
+        assert_eq!(p.close[i].get(), Price::from_yuan(10.2), "adjusted 20.4 / factor 2");
         assert_eq!(p.volume[i], 1000.0, "adjusted 500 x factor 2");
         assert_eq!(p.adj_factor[i], 2.0);
         assert!(!p.is_tradable(2, a), "volume 0 is a suspension");
         assert!(!p.is_present(0, b) && !p.is_present(2, b), "before listing, and a NaN day");
         let j = p.idx(3, b);
-        assert_eq!((p.close[j], p.amount[j]), (Price::from_yuan(9.1), 1820.0));
+        assert_eq!((p.close[j].get(), p.amount[j]), (Price::from_yuan(9.1), 1820.0));
         assert_eq!(p.adj_factor[j], 1.0, "no factor file: 1");
         // Day 1 is 600000.SH's second bar: its limits come from the raw previous close 10.00.
-        assert_eq!(p.limit_up[i], Price::from_yuan(11.0));
+        assert_eq!(p.limit_up[i].get(), Price::from_yuan(11.0));
     }
 
     #[test]

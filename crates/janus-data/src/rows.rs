@@ -11,7 +11,7 @@ use crate::error::{DataError, Place, Unit};
 use crate::panel::flag;
 use crate::parse::parse_date;
 pub(crate) use crate::values::{show, At, Kind, PriceMode};
-use janus_core::Price;
+use janus_core::{Price, Price32};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -153,14 +153,14 @@ pub(crate) struct Part {
     pub(crate) first_key: Option<(i32, String, u64)>,
     pub(crate) date: Chunked<i32>,
     pub(crate) sym: Chunked<u32>,
-    pub(crate) open: Chunked<Price>,
-    pub(crate) high: Chunked<Price>,
-    pub(crate) low: Chunked<Price>,
-    pub(crate) close: Chunked<Price>,
+    pub(crate) open: Chunked<Price32>,
+    pub(crate) high: Chunked<Price32>,
+    pub(crate) low: Chunked<Price32>,
+    pub(crate) close: Chunked<Price32>,
     pub(crate) volume: Chunked<f64>,
     pub(crate) amount: Chunked<f64>,
-    pub(crate) limit_up: Chunked<Price>,
-    pub(crate) limit_down: Chunked<Price>,
+    pub(crate) limit_up: Chunked<Price32>,
+    pub(crate) limit_down: Chunked<Price32>,
     pub(crate) adj: Chunked<f64>,
     pub(crate) flags: Chunked<u8>,
     /// Sorted order only: each row's line, for duplicate and calendar errors.
@@ -542,15 +542,24 @@ pub(crate) fn check(bar: &Bar, at: impl Fn() -> Place) -> Result<Row, DataError>
         (Some(up), Some(down)) => (up, down),
         _ => (Price::ZERO, Price::ZERO),
     };
+    // In 32 bits, as the panel stores them: every reader refuses a price above
+    // `MAX_PRICE_YUAN`, far below the largest `Price32`.
+    let narrow = |column: &str, p: Price| {
+        Price32::new(p).ok_or_else(|| DataError::PriceTooLarge {
+            at: at(),
+            column: column.to_string(),
+            value: p.to_string(),
+        })
+    };
     Ok(Row {
-        open,
-        high,
-        low,
-        close,
+        open: narrow("open", open)?,
+        high: narrow("high", high)?,
+        low: narrow("low", low)?,
+        close: narrow("close", close)?,
         volume: bar.volume,
         amount: bar.amount,
-        limit_up,
-        limit_down,
+        limit_up: narrow("limit_up", limit_up)?,
+        limit_down: narrow("limit_down", limit_down)?,
         flags,
         adj: bar.adj,
     })

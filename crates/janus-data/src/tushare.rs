@@ -68,10 +68,10 @@ ts_code,trade_date,open,high,low,close,pre_close,change,pct_chg,vol,amount,adj_f
             ["2024-01-02", "2024-01-03", "2024-01-04"]
         );
         let i = p.idx(2, 1);
-        assert_eq!(p.close[i], Price::from_yuan(7.08));
+        assert_eq!(p.close[i].get(), Price::from_yuan(7.08));
         assert_eq!(p.volume[i], 35_000_050.0, "lots of 100 shares");
         assert_eq!(p.amount[i], 247_000_100.0, "thousands of CNY");
-        assert_eq!((p.limit_up[i], p.limit_down[i]), (Price::from_yuan(7.76), Price::from_yuan(6.35)));
+        assert_eq!((p.limit_up[i].get(), p.limit_down[i].get()), (Price::from_yuan(7.76), Price::from_yuan(6.35)));
         assert_ne!(p.flags[i] & flag::EXPLICIT_LIMITS, 0);
         assert_eq!(p.adj_factor[p.idx(0, 1)], 10.0);
         assert_eq!(p.adj_factor[i], 10.5);

@@ -7,9 +7,12 @@ use crate::parse::{fast_f64, parse_price_bytes};
 use janus_core::money::{parse_fixed, DecimalError, SCALE, TICK};
 use janus_core::Price;
 
-/// Prices above this (100 million CNY a share) are rejected: no share trades there, and it keeps
-/// every limit computation far from integer overflow.
-pub(crate) const MAX_PRICE_YUAN: i64 = 100_000_000;
+/// Prices above this (200,000 CNY a share) are rejected. No A-share has traded above a few
+/// thousand CNY, even backward-adjusted; the panel stores prices in 32 bits ([`Price32`], up
+/// to 429,496 CNY) with room for a limit price above any accepted price.
+///
+/// [`Price32`]: janus_core::Price32
+pub(crate) const MAX_PRICE_YUAN: i64 = 200_000;
 
 /// What to do with a price that is not on the 0.01 tick.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +80,9 @@ impl At<'_> {
             reason: reason.to_string(),
         }
     }
+    fn too_large(&self, column: &str, value: String) -> DataError {
+        DataError::PriceTooLarge { at: self.place(), column: column.to_string(), value }
+    }
     pub fn not_finite(&self, raw: &[u8], column: &str) -> DataError {
         DataError::NotFinite { at: self.place(), column: column.to_string(), value: show(raw) }
     }
@@ -106,7 +112,7 @@ impl At<'_> {
             return Err(DataError::NotFinite { at: self.place(), column: column.to_string(), value: v.to_string() });
         }
         if v.abs() > (MAX_PRICE_YUAN * 10) as f64 {
-            return Err(self.bad_number(v.to_string().as_bytes(), column, "too large for a price"));
+            return Err(self.too_large(column, v.to_string()));
         }
         // Non-positive values are refused below whatever their rounding.
         let units = if v > 0.0 { round_units(v, mode) } else { 0 };
@@ -125,7 +131,7 @@ impl At<'_> {
             return Err(DataError::NonPositivePrice { at: self.place(), column: column.to_string(), value: show() });
         }
         if p.0 > MAX_PRICE_YUAN * SCALE {
-            return Err(self.bad_number(show().as_bytes(), column, "too large for a price"));
+            return Err(self.too_large(column, show()));
         }
         if mode == PriceMode::Raw && p.0 % TICK != 0 {
             return Err(DataError::OffTick { at: self.place(), column: column.to_string(), value: show() });

@@ -18,7 +18,7 @@ fn p(yuan: &str) -> Price {
 fn limits(panel: &Panel, date: &str, symbol: &str) -> (String, String) {
     let day = panel.dates.iter().position(|d| d.to_string() == date).expect("date in panel");
     let i = panel.idx(day, panel.symbol_id(symbol).expect("symbol in panel"));
-    (panel.limit_up[i].to_string(), panel.limit_down[i].to_string())
+    (panel.limit_up[i].get().to_string(), panel.limit_down[i].get().to_string())
 }
 
 fn want(up: &str, down: &str) -> (String, String) {

@@ -130,8 +130,8 @@ fn a_pandas_style_parquet_file_with_timestamps_and_unsorted_rows_loads() {
     assert_eq!(p.symbols, ["000001.SZ", "600000.SH"]);
     assert_eq!(p.dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(), ["2024-01-02", "2024-01-03"]);
     let i = p.idx(1, 1);
-    assert_eq!((p.close[i], p.volume[i]), (Price::from_yuan(10.2), 2000.0));
-    assert_eq!(p.limit_up[i], Price::from_yuan(11.11), "derived from the previous close 10.10");
+    assert_eq!((p.close[i].get(), p.volume[i]), (Price::from_yuan(10.2), 2000.0));
+    assert_eq!(p.limit_up[i].get(), Price::from_yuan(11.11), "derived from the previous close 10.10");
 }
 
 /// (what, rows, the row and values the error must name).

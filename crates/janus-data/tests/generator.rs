@@ -54,17 +54,21 @@ fn the_default_market_has_every_friction_the_engine_must_handle() {
     let p = default_panel();
     let n = p.n_symbols();
     let present: Vec<usize> = (0..p.flags.len()).filter(|&i| p.flags[i] & flag::PRESENT != 0).collect();
-    let limited = |i: &&usize| p.limit_up[**i].0 > 0;
-    let at_up =
-        present.iter().filter(limited).filter(|&&i| p.close[i] == p.limit_up[i] && p.flags[i] & flag::PAUSED == 0);
-    let at_down =
-        present.iter().filter(limited).filter(|&&i| p.close[i] == p.limit_down[i] && p.flags[i] & flag::PAUSED == 0);
+    let limited = |i: &&usize| p.limit_up[**i].get().0 > 0;
+    let at_up = present
+        .iter()
+        .filter(limited)
+        .filter(|&&i| p.close[i].get() == p.limit_up[i].get() && p.flags[i] & flag::PAUSED == 0);
+    let at_down = present
+        .iter()
+        .filter(limited)
+        .filter(|&&i| p.close[i].get() == p.limit_down[i].get() && p.flags[i] & flag::PAUSED == 0);
     let (ups, downs) = (at_up.clone().count(), at_down.clone().count());
     let one_price = present
         .iter()
         .filter(limited)
-        .filter(|&&i| p.flags[i] & flag::PAUSED == 0 && p.high[i] == p.low[i])
-        .filter(|&&i| p.close[i] == p.limit_up[i] || p.close[i] == p.limit_down[i])
+        .filter(|&&i| p.flags[i] & flag::PAUSED == 0 && p.high[i].get() == p.low[i].get())
+        .filter(|&&i| p.close[i].get() == p.limit_up[i].get() || p.close[i].get() == p.limit_down[i].get())
         .count();
     let paused = present.iter().filter(|&&i| p.flags[i] & flag::PAUSED != 0).count();
     let st_names = (0..n).filter(|&s| (0..p.n_dates()).any(|d| p.is_st(d, s as u32))).count();
@@ -93,17 +97,18 @@ fn the_default_market_has_every_friction_the_engine_must_handle() {
         let i = p.idx(first, s as u32);
         let bounds =
             p.boards[s] == Board::Main && p.dates[first] < chrono::NaiveDate::from_ymd_opt(2023, 4, 10).unwrap();
-        let want = if bounds { janus_core::rules::bounds(p.open[i], 4400, 3600) } else { (Price::ZERO, Price::ZERO) };
-        assert_eq!((p.limit_up[i], p.limit_down[i]), want, "{}", p.symbols[s]);
+        let want =
+            if bounds { janus_core::rules::bounds(p.open[i].get(), 4400, 3600) } else { (Price::ZERO, Price::ZERO) };
+        assert_eq!((p.limit_up[i].get(), p.limit_down[i].get()), want, "{}", p.symbols[s]);
     }
     // Some ST names on the main board trade under 5% limits.
     let st_main = present.iter().find(|&&i| {
         let s = i % n;
-        p.flags[i] & flag::ST != 0 && p.boards[s] == Board::Main && p.limit_up[i].0 > 0
+        p.flags[i] & flag::ST != 0 && p.boards[s] == Board::Main && p.limit_up[i].get().0 > 0
     });
     let i = *st_main.expect("an ST main-board bar");
     let prev = (0..i / n).rev().map(|d| d * n + i % n).find(|&j| p.flags[j] & flag::PRESENT != 0).unwrap();
-    assert_eq!((p.limit_up[i], p.limit_down[i]), janus_core::rules::limit_prices(p.close[prev], 500));
+    assert_eq!((p.limit_up[i].get(), p.limit_down[i].get()), janus_core::rules::limit_prices(p.close[prev].get(), 500));
 }
 
 #[test]
@@ -116,18 +121,18 @@ fn every_generated_bar_is_valid_and_its_limits_are_the_derived_ones() {
     for i in 0..p.flags.len() {
         let f = p.flags[i];
         if f & flag::PRESENT == 0 {
-            assert_eq!((f, p.close[i].0, p.volume[i]), (0, 0, 0.0));
+            assert_eq!((f, p.close[i].get().0, p.volume[i]), (0, 0, 0.0));
             continue;
         }
         assert_eq!(f & flag::EXPLICIT_LIMITS, 0);
-        let (o, h, l, c) = (p.open[i], p.high[i], p.low[i], p.close[i]);
+        let (o, h, l, c) = (p.open[i].get(), p.high[i].get(), p.low[i].get(), p.close[i].get());
         assert!(l <= o && o <= h && l <= c && c <= h, "cell {i}: {o} {h} {l} {c}");
         assert!(l.0 >= 5_000, "cell {i}: price below 0.50: {l}");
         for x in [o, h, l, c] {
             assert_eq!(x.0 % TICK, 0, "cell {i}: {x} not on the tick");
         }
-        if p.limit_up[i].0 > 0 {
-            assert!(p.limit_down[i] <= l && h <= p.limit_up[i], "cell {i}: outside limits");
+        if p.limit_up[i].get().0 > 0 {
+            assert!(p.limit_down[i].get() <= l && h <= p.limit_up[i].get(), "cell {i}: outside limits");
         }
         let v = p.volume[i];
         assert!(v >= 0.0 && v % 100.0 == 0.0, "cell {i}: volume {v}");

@@ -39,9 +39,12 @@ fn a_small_csv_loads_into_the_exact_panel() {
 
     // Day 0, 000001.SZ: exact prices, no limits on a first bar, amount as given.
     let i = at(0, 0);
-    assert_eq!((pl.open[i], pl.high[i], pl.low[i], pl.close[i]), (p(10.0), p(10.5), p(9.9), p(10.2)));
+    assert_eq!(
+        (pl.open[i].get(), pl.high[i].get(), pl.low[i].get(), pl.close[i].get()),
+        (p(10.0), p(10.5), p(9.9), p(10.2))
+    );
     assert_eq!((pl.volume[i], pl.amount[i]), (1000.0, 10100.5));
-    assert_eq!((pl.limit_up[i], pl.limit_down[i], pl.flags[i]), (Price::ZERO, Price::ZERO, flag::PRESENT));
+    assert_eq!((pl.limit_up[i].get(), pl.limit_down[i].get(), pl.flags[i]), (Price::ZERO, Price::ZERO, flag::PRESENT));
     // vwap without amount gives amount = vwap * volume.
     assert_eq!(pl.amount[at(0, 1)], 101.0 * 500.0);
     // Volume 0 and paused=1 both pause; is_st sets ST.
@@ -49,27 +52,27 @@ fn a_small_csv_loads_into_the_exact_panel() {
 
     // Day 1: derived limits from the previous close, by board and ST flag.
     let i = at(1, 0);
-    assert_eq!((pl.limit_up[i], pl.limit_down[i], pl.flags[i]), (p(11.22), p(9.18), flag::PRESENT));
+    assert_eq!((pl.limit_up[i].get(), pl.limit_down[i].get(), pl.flags[i]), (p(11.22), p(9.18), flag::PRESENT));
     let i = at(1, 1);
-    assert_eq!((pl.limit_up[i], pl.limit_down[i]), (p(130.0), p(80.0)), "explicit limits win");
+    assert_eq!((pl.limit_up[i].get(), pl.limit_down[i].get()), (p(130.0), p(80.0)), "explicit limits win");
     assert_eq!(pl.flags[i], flag::PRESENT | flag::EXPLICIT_LIMITS);
     assert!(pl.amount[i].is_nan(), "no amount and no vwap");
     let i = at(1, 2);
-    assert_eq!((pl.limit_up[i], pl.limit_down[i]), (p(5.25), p(4.75)), "ST main board: 5%");
+    assert_eq!((pl.limit_up[i].get(), pl.limit_down[i].get()), (p(5.25), p(4.75)), "ST main board: 5%");
     assert_eq!(pl.flags[i], flag::PRESENT | flag::PAUSED | flag::ST, "paused flag with volume");
 
     // Day 2 (YYYYMMDD dates): ChiNext 20% from the previous close 110.
     let i = at(2, 1);
-    assert_eq!((pl.limit_up[i], pl.limit_down[i]), (p(132.0), p(88.0)));
-    assert_eq!((pl.low[i], pl.close[i]), (p(100.5), p(101.25)));
+    assert_eq!((pl.limit_up[i].get(), pl.limit_down[i].get()), (p(132.0), p(88.0)));
+    assert_eq!((pl.low[i].get(), pl.close[i].get()), (p(100.5), p(101.25)));
     // 688001.SH lists on day 2: absent cells are empty, its first bar has no limits.
     for d in 0..2 {
         let i = at(d, 3);
-        assert_eq!((pl.flags[i], pl.close[i], pl.volume[i]), (0, Price::ZERO, 0.0));
+        assert_eq!((pl.flags[i], pl.close[i].get(), pl.volume[i]), (0, Price::ZERO, 0.0));
         assert!(pl.amount[i].is_nan());
     }
     let i = at(2, 3);
-    assert_eq!((pl.open[i], pl.limit_up[i], pl.flags[i]), (Price(301_200), Price::ZERO, flag::PRESENT));
+    assert_eq!((pl.open[i].get(), pl.limit_up[i].get(), pl.flags[i]), (Price(301_200), Price::ZERO, flag::PRESENT));
     // 600000.SH has no bar on day 2.
     assert!(!pl.is_present(2, 2));
 }
@@ -78,7 +81,7 @@ fn a_small_csv_loads_into_the_exact_panel() {
 fn columns_may_come_in_any_order_with_extra_ones_ignored() {
     let text = "Volume, Close ,low,high,open,symbol,name,date\n100,10.5,10,11,10.2,600000.SH,Pufa,2024-01-02\n";
     let pl = load(text).unwrap();
-    assert_eq!((pl.close[0], pl.high[0], pl.volume[0]), (p(10.5), p(11.0), 100.0));
+    assert_eq!((pl.close[0].get(), pl.high[0].get(), pl.volume[0]), (p(10.5), p(11.0), 100.0));
     assert!(pl.amount[0].is_nan());
 }
 

@@ -81,6 +81,18 @@ fn every_new_rejection_names_the_file_the_line_and_the_value() {
             vec!["limit_down 11.0000 is above limit_up 9.0000"],
         ),
         (
+            "a price above 200,000 CNY (in fen, say)",
+            format!("{H}\n2024-01-02,600000.SH,10,11,9,10.5,100\n2024-01-03,600000.SH,1050,1100,900,200000.01,100"),
+            3,
+            vec!["`close`", "`200000.01`", "above 200,000 CNY", "in fen"],
+        ),
+        (
+            "an explicit limit above 200,000 CNY",
+            format!("{H},limit_up,limit_down\n2024-01-02,600000.SH,10,10.5,9.9,10.2,100,300000,9.00"),
+            2,
+            vec!["`limit_up`", "`300000`", "above 200,000 CNY"],
+        ),
+        (
             "zero adjustment factor",
             format!("{H},adj_factor\n2024-01-02,600000.SH,10,11,9,10.5,100,0"),
             2,
@@ -118,13 +130,29 @@ fn every_new_rejection_names_the_file_the_line_and_the_value() {
 }
 
 #[test]
+fn the_largest_accepted_price_loads_exactly_with_its_limits() {
+    let p = load(&format!(
+        "{H}\n2024-01-02,600000.SH,200000,200000,199999.99,200000,100\n\
+         2024-01-03,600000.SH,200000,200000,200000,200000,100\n"
+    ))
+    .unwrap();
+    let y = |yuan: i64| Price(yuan * 10_000);
+    assert_eq!((p.open[0].get(), p.low[0].get(), p.close[1].get()), (y(200_000), Price(1_999_999_900), y(200_000)));
+    // A main-board limit 10% above the largest price still fits the panel.
+    assert_eq!((p.limit_up[1].get(), p.limit_down[1].get()), (y(220_000), y(180_000)));
+}
+
+#[test]
 fn round_to_tick_mode_rounds_adjusted_prices_half_away_from_zero() {
     let text =
         format!("{H},limit_up,limit_down\n2024-01-02,600000.SH,10.005,10.5049,9.8951,10.2371,100,11.255,9.2049\n");
     let p = load_with(&text, PriceMode::RoundToTick).unwrap();
     let y = Price::from_yuan;
-    assert_eq!((p.open[0], p.high[0], p.low[0], p.close[0]), (y(10.01), y(10.5), y(9.9), y(10.24)));
-    assert_eq!((p.limit_up[0], p.limit_down[0]), (y(11.26), y(9.2)));
+    assert_eq!(
+        (p.open[0].get(), p.high[0].get(), p.low[0].get(), p.close[0].get()),
+        (y(10.01), y(10.5), y(9.9), y(10.24))
+    );
+    assert_eq!((p.limit_up[0].get(), p.limit_down[0].get()), (y(11.26), y(9.2)));
     assert!(load(&text).is_err(), "the default refuses the same file");
 }
 

@@ -25,7 +25,7 @@ fn a_ten_for_ten_bonus_doubles_the_shares_and_keeps_the_value() {
     let p = panel_with_events(HEADER, BONUS_BARS, BONUS);
     let sid = p.symbol_id("600000.SH").unwrap();
     // Limits on the ex-date come from the reference price 10.00, not the close 20.00.
-    assert_eq!((p.limit_up[p.idx(2, sid)], p.limit_down[p.idx(2, sid)]), (y(11.00), y(9.00)));
+    assert_eq!((p.limit_up[p.idx(2, sid)].get(), p.limit_down[p.idx(2, sid)].get()), (y(11.00), y(9.00)));
     let (rec, pf) = run(&p, cfg(), &mut Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]));
     let pos = pf.positions.values().next().unwrap();
     // Bought 1,000 at 20.00: 20,000 + commission 5 + transfer 0.20.
@@ -179,7 +179,7 @@ fn a_cash_dividend_is_paid_net_of_the_differentiated_tax_and_lowers_the_cost() {
     let p = panel_with_events(HEADER, DIVIDEND_BARS, events);
     let sid = p.symbol_id("600000.SH").unwrap();
     // Reference 10.00 - 0.50 = 9.50: limits 10.45 / 8.55.
-    assert_eq!((p.limit_up[p.idx(2, sid)], p.limit_down[p.idx(2, sid)]), (y(10.45), y(8.55)));
+    assert_eq!((p.limit_up[p.idx(2, sid)].get(), p.limit_down[p.idx(2, sid)].get()), (y(10.45), y(8.55)));
     let buy = || Scripted::new(vec![(0, market(&p, "600000.SH", Side::Buy, Some(1_000)))]);
     let (rec, pf) = run(&p, cfg(), &mut buy());
     // 1,000 x 0.50 = 500 gross; held 1 day: 20% tax = 100; 400 paid.

@@ -13,7 +13,7 @@ const HEADER: &str = "date,symbol,open,high,low,close,volume";
 fn limits(panel: &Panel, date: &str, symbol: &str) -> (Price, Price) {
     let day = panel.dates.iter().position(|d| d.to_string() == date).expect("date in panel");
     let i = panel.idx(day, panel.symbol_id(symbol).expect("symbol in panel"));
-    (panel.limit_up[i], panel.limit_down[i])
+    (panel.limit_up[i].get(), panel.limit_down[i].get())
 }
 
 #[test]
