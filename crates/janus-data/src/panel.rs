@@ -2,6 +2,7 @@
 //! day's cross-section is contiguous. Indexed by dense integers in the engine's hot loop.
 
 use chrono::NaiveDate;
+use janus_core::money::TICK;
 use janus_core::{Board, DailyLimit, LimitRules, Listing, Price, Price32, SymbolId};
 
 /// Bit flags per cell.
@@ -191,23 +192,24 @@ impl Cells<'_> {
     /// limit-down on each day.
     fn derive(&self, from: usize, rows: Vec<(&mut [Price32], &mut [Price32])>, rules: &LimitRules) {
         let width = rows.first().map_or(0, |(u, _)| u.len());
-        // Day by day with each symbol's last close and first bar at hand: contiguous memory access.
-        let mut prev: Vec<Option<Price>> = vec![None; width];
+        // Day by day with each symbol's last close (zero: none yet) and first bar at hand:
+        // contiguous memory access.
+        let mut prev: Vec<Price32> = vec![Price32::ZERO; width];
         let mut first: Vec<Option<usize>> = vec![None; width];
         let mut actions = self.actions.iter().peekable();
         for (d, (up, down)) in rows.into_iter().enumerate() {
             // On an ex-date the limits come from the ex-rights reference price, not the close.
             while let Some(a) = actions.next_if(|a| a.day as usize <= d) {
                 let s = (a.sid as usize).wrapping_sub(from);
-                if let Some(Some(pc)) = prev.get(s).copied() {
-                    prev[s] = Some(a.action.reference_price(pc));
+                if let Some(pc) = prev.get(s).filter(|p| p.is_positive()) {
+                    prev[s] = narrow(a.action.reference_price(pc.get()));
                 }
             }
             let date = self.dates[d];
             // The day's rule of a seasoned name depends only on its board and ST flag: look
             // each up once a day, not once a cell (the calendar walks dated rules).
-            let seasoned: [[DailyLimit; 2]; 4] =
-                BOARDS.map(|board| [false, true].map(|st| rules.daily_limit(date, board, st, Listing::Seasoned)));
+            let seasoned: [[Rule; 2]; 4] = BOARDS
+                .map(|board| [false, true].map(|st| Rule::of(rules.daily_limit(date, board, st, Listing::Seasoned))));
             let (flags, open, close) =
                 (&self.flags[d * self.n + from..], &self.open[d * self.n + from..], &self.close[d * self.n + from..]);
             for s in 0..width {
@@ -218,15 +220,60 @@ impl Cells<'_> {
                 let listed_at = *first[s].get_or_insert(d);
                 if f & flag::EXPLICIT_LIMITS == 0 {
                     let (board, st) = (self.boards[from + s], f & flag::ST != 0);
-                    let rule = if listed_at > 0 && d - listed_at < NEW_LISTING_DAYS {
-                        rules.daily_limit(date, board, st, listing_at(self.dates, listed_at, d))
+                    (up[s], down[s]) = if listed_at > 0 && d - listed_at < NEW_LISTING_DAYS {
+                        let rule = rules.daily_limit(date, board, st, listing_at(self.dates, listed_at, d));
+                        Rule::Other(rule).prices(prev[s], open[s])
                     } else {
-                        seasoned[board as usize][st as usize]
+                        seasoned[board as usize][st as usize].prices(prev[s], open[s])
                     };
-                    let (u, d) = rule.prices(prev[s], open[s].get());
-                    (up[s], down[s]) = (narrow(u), narrow(d));
                 }
-                prev[s] = Some(close[s].get());
+                prev[s] = close[s];
+            }
+        }
+    }
+}
+
+/// A day's limit rule, the common one (a percentage of the previous close) ready for the loop
+/// over every cell.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// Limit-up and limit-down are the previous close times these, over [`Rule::PER`], to the
+    /// tick: [`janus_core::rules::bounds`] in unsigned 64-bit arithmetic, which cannot
+    /// overflow for a 32-bit price (and needs no branch on the sign).
+    Percent {
+        up: u64,
+        down: u64,
+    },
+    Other(DailyLimit),
+}
+
+impl Rule {
+    /// Units of the factors: basis points times the tick.
+    const PER: u64 = 10_000 * TICK as u64;
+
+    fn of(rule: DailyLimit) -> Rule {
+        match rule {
+            // A limit of 100% or more (never a real one) takes the general path.
+            DailyLimit::FromPrevClose(bps) if (0..10_000).contains(&bps) => {
+                Rule::Percent { up: (10_000 + bps) as u64, down: (10_000 - bps) as u64 }
+            }
+            rule => Rule::Other(rule),
+        }
+    }
+
+    /// Limit-up and limit-down from the previous close (zero: none) and the day's open.
+    #[inline]
+    fn prices(self, prev: Price32, open: Price32) -> (Price32, Price32) {
+        match self {
+            Rule::Percent { up, down } => {
+                let p = prev.get().0 as u64;
+                // Half up, as `bounds` rounds a positive product; zero stays zero.
+                let at = |factor: u64| narrow(Price(((p * factor + Self::PER / 2) / Self::PER * TICK as u64) as i64));
+                (at(up), at(down))
+            }
+            Rule::Other(rule) => {
+                let (u, d) = rule.prices(prev.is_positive().then(|| prev.get()), open.get());
+                (narrow(u), narrow(d))
             }
         }
     }
@@ -236,9 +283,10 @@ impl Cells<'_> {
 /// 200,000 CNY (the loaders refuse larger prices, the generator stays below) and no limit
 /// reaches twice its reference price (configured limits are below 100%, a listing day's bound
 /// is +44%), so every such price fits; were one not to, the largest price would stand in for
-/// it, never a missing one.
+/// it, never a missing one. A negative one (from an ex-rights reference price a dividend
+/// larger than the close drove below zero) is zero: no limit.
 pub(crate) fn narrow(limit: Price) -> Price32 {
-    Price32::new(limit).unwrap_or(Price32::MAX)
+    Price32::new(limit.max(Price::ZERO)).unwrap_or(Price32::MAX)
 }
 
 /// Trading days after a listing during which its own rules may apply (the longest, STAR's and
@@ -256,4 +304,49 @@ fn listing_at(dates: &[NaiveDate], first: usize, day: usize) -> Listing {
         return Listing::Seasoned;
     }
     Listing::New { listed: dates[first], day: day.saturating_sub(first) as u32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The loop's percentage rule gives exactly what the rules' own `bounds` gives, for
+        /// every 32-bit previous close (on the tick or not: an ex-rights reference price) and
+        /// every percentage below 100%.
+        #[test]
+        fn the_percent_rule_is_the_rules_own_bounds(prev in 0u32..=u32::MAX, bps in 0i64..10_000, open in 0u32..=u32::MAX) {
+            let (prev, open) = (narrow(Price(i64::from(prev))), narrow(Price(i64::from(open))));
+            let rule = DailyLimit::FromPrevClose(bps);
+            prop_assert!(matches!(Rule::of(rule), Rule::Percent { .. }), "a percentage takes the fast path");
+            let general = Rule::Other(rule).prices(prev, open);
+            prop_assert_eq!(Rule::of(rule).prices(prev, open), general);
+            if prev.is_positive() {
+                let (u, d) = janus_core::rules::limit_prices(prev.get(), bps);
+                prop_assert_eq!(general, (narrow(u), narrow(d)));
+            } else {
+                prop_assert_eq!(general, (Price32::ZERO, Price32::ZERO));
+            }
+        }
+    }
+
+    #[test]
+    fn limits_that_are_not_a_percentage_take_the_rules_path() {
+        for rule in
+            [DailyLimit::Free, DailyLimit::FirstDay { up_bps: 4400, down_bps: 3600 }, DailyLimit::FromPrevClose(10_000)]
+        {
+            assert!(matches!(Rule::of(rule), Rule::Other(_)), "{rule:?}");
+        }
+        let p = |yuan| narrow(Price::from_yuan(yuan));
+        // A listing day's bounds around its open; no previous close needed.
+        assert_eq!(
+            Rule::of(DailyLimit::FirstDay { up_bps: 4400, down_bps: 3600 }).prices(Price32::ZERO, p(10.0)),
+            (p(14.4), p(6.4))
+        );
+        assert_eq!(Rule::of(DailyLimit::Free).prices(p(10.0), p(10.0)), (Price32::ZERO, Price32::ZERO));
+        // A negative price (never a real one) is no limit.
+        assert_eq!(narrow(Price(-5)), Price32::ZERO);
+        assert_eq!(narrow(Price(i64::from(u32::MAX) + 1)), Price32::MAX);
+    }
 }
