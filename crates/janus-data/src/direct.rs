@@ -193,6 +193,22 @@ impl Blank {
         Bands { bands, per_band, n_sym, memory }
     }
 
+    /// Whether every day and every symbol (`n_sym` a day) has a bar.
+    pub(crate) fn every_day_and_symbol_has_a_bar(&self, n_sym: usize) -> bool {
+        let mut symbol_has = vec![0u8; n_sym];
+        for day in self.flags.chunks(n_sym.max(1)) {
+            let mut day_has = 0;
+            for (s, f) in symbol_has.iter_mut().zip(day) {
+                *s |= f;
+                day_has |= f;
+            }
+            if day_has == 0 {
+                return false;
+            }
+        }
+        symbol_has.iter().all(|&s| s != 0)
+    }
+
     /// The panel, factors carried over empty cells and limits derived with `rules`.
     pub(crate) fn finish(mut self, shape: Shape, rules: &LimitRules) -> Panel {
         // Empty cells: amount unknown, factor to be carried over them.
@@ -332,4 +348,26 @@ pub(crate) fn assert_same(a: &Panel, b: &Panel, what: &str) {
     assert_eq!(bits(&a.volume), bits(&b.volume), "{what}");
     assert_eq!(bits(&a.amount), bits(&b.amount), "{what}");
     assert_eq!(bits(&a.adj_factor), bits(&b.adj_factor), "{what}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_or_a_symbol_without_a_bar_is_found() {
+        // Three days of two symbols; `bars` are the cells that hold one.
+        let covered = |bars: &[usize]| {
+            let mut blank = Blank::new(6, false);
+            for &k in bars {
+                blank.flags[k] = crate::panel::flag::PRESENT;
+            }
+            blank.every_day_and_symbol_has_a_bar(2)
+        };
+        assert!(covered(&[0, 3, 4]));
+        assert!(covered(&[0, 1, 2, 3, 4, 5]));
+        assert!(!covered(&[0, 2, 4]), "the second symbol has no bar");
+        assert!(!covered(&[0, 1, 5]), "the second day has no bar");
+        assert!(!covered(&[]));
+    }
 }

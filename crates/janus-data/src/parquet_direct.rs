@@ -22,7 +22,7 @@ use crate::calendar::Calendar;
 use crate::direct::{Bands, Blank, Cells, Shape};
 use crate::panel::Panel;
 use crate::parquet_bars::{day_of_text, DateKind, DATE, FIELDS, SYMBOL};
-use crate::parquet_pages::{read_as, read_f64, read_keys, Keys, Scratch, NULL};
+use crate::parquet_pages::{read_as, read_f64, read_key_dictionary, read_keys, Keys, Scratch, NULL};
 use crate::rows::{symbol_flaw, Layout};
 use janus_core::{LimitRules, Price32};
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
@@ -56,7 +56,8 @@ pub(crate) fn load(
         readers.push(reader()?);
     }
 
-    // Pass 1: the dates and symbols of every row group.
+    // Pass 1: the dates and symbols of every row group (from the key columns' dictionaries
+    // where they have them: see `keys_of`).
     let mut works: Vec<Work> = readers.iter().map(|_| Work::default()).collect();
     let seen: Vec<Mutex<Option<Seen>>> = (0..groups).map(|_| Mutex::new(None)).collect();
     let ok = for_each_group(&readers, &mut works, groups, |reader, g, work| {
@@ -68,8 +69,10 @@ pub(crate) fn load(
         return None;
     }
     let (mut days, mut names, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+    let mut from_dictionaries = false;
     for s in seen {
         let s = s.into_inner().ok()??;
+        from_dictionaries |= s.from_dictionaries;
         if let (Some(&first), Some(&last)) = (s.days.first(), s.days.last()) {
             spans.push((first, last));
         }
@@ -93,6 +96,11 @@ pub(crate) fn load(
         if !ok {
             return None;
         }
+    }
+    // A dictionary value no row holds would be a date or symbol without a bar, which the
+    // general reader's panel does not have.
+    if from_dictionaries && !blank.every_day_and_symbol_has_a_bar(shape.names.len()) {
+        return None;
     }
     Some(blank.finish(shape, rules))
 }
@@ -150,6 +158,8 @@ struct Work {
 struct Seen {
     days: Vec<i32>,
     symbols: Vec<String>,
+    /// Read from the key columns' dictionaries, which may hold a value no row does.
+    from_dictionaries: bool,
 }
 
 /// Read the date and symbol columns of a row group into `work.date` and `work.symbol`;
@@ -190,7 +200,53 @@ fn mark_used(keys: &Keys, used: &mut Vec<bool>) -> Option<()> {
     Some(())
 }
 
-/// Pass 1 on row group `g`: its dates and symbols, each checked.
+/// The dictionaries of a row group's date and symbol columns into `work.date` and
+/// `work.symbol` (no rows), and how its dates are written; `Some(None)` unless the metadata
+/// of both says every data page is dictionary-encoded.
+fn read_key_dictionaries(
+    rg: &dyn RowGroupReader,
+    cols: &[Option<usize>; SLOTS],
+    work: &mut Work,
+) -> Option<Option<DateKind>> {
+    let (date_col, sym_col) = (cols[DATE]?, cols[SYMBOL]?);
+    let (date_meta, sym_meta) = (rg.metadata().column(date_col), rg.metadata().column(sym_col));
+    if !dictionary_only(date_meta) || !dictionary_only(sym_meta) {
+        return Some(None);
+    }
+    let (date_descr, sym_descr) = (date_meta.column_descr_ptr(), sym_meta.column_descr_ptr());
+    if sym_descr.physical_type() != parquet::basic::Type::BYTE_ARRAY {
+        return None;
+    }
+    let kind = DateKind::of(&date_descr)?;
+    let both = read_key_dictionary(&mut *rg.get_column_page_reader(date_col).ok()?, &date_descr, &mut work.date)?
+        && read_key_dictionary(&mut *rg.get_column_page_reader(sym_col).ok()?, &sym_descr, &mut work.symbol)?;
+    Some(both.then_some(kind))
+}
+
+/// Whether a column chunk's page encoding statistics (which writers record) say it has a
+/// dictionary and every data page is dictionary-encoded: then its dictionary holds every value
+/// of its rows.
+fn dictionary_only(meta: &parquet::file::metadata::ColumnChunkMetaData) -> bool {
+    use parquet::basic::{Encoding, PageType};
+    let Some(stats) = meta.page_encoding_stats() else { return false };
+    let data = |t: PageType| matches!(t, PageType::DATA_PAGE | PageType::DATA_PAGE_V2);
+    stats.iter().any(|p| p.page_type == PageType::DICTIONARY_PAGE && p.count > 0)
+        && stats
+            .iter()
+            .filter(|p| data(p.page_type) && p.count > 0)
+            .all(|p| matches!(p.encoding, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY))
+}
+
+/// Mark every key used (keys read from a dictionary, with no rows).
+fn mark_all(keys: &Keys, used: &mut Vec<bool>) {
+    used.clear();
+    used.resize(keys.ints.len() + keys.texts.len(), true);
+}
+
+/// Pass 1 on row group `g`: its dates and symbols, each checked. Where both key columns are
+/// wholly dictionary-encoded (as writers encode dates and symbols), only the dictionaries are
+/// read, not the rows: a writer puts in a dictionary only values its rows hold, and a file in
+/// which a value has no row is left to the general reader after pass 2.
 fn keys_of(
     reader: &SerializedFileReader<std::fs::File>,
     g: usize,
@@ -198,15 +254,26 @@ fn keys_of(
     work: &mut Work,
 ) -> Option<Seen> {
     let rg = reader.get_row_group(g).ok()?;
-    let (_, kind) = read_key_columns(&*rg, cols, work)?;
-    mark_used(&work.date, &mut work.used)?;
+    let (kind, from_dictionaries) = match read_key_dictionaries(&*rg, cols, work)? {
+        Some(kind) => (kind, true),
+        None => (read_key_columns(&*rg, cols, work)?.1, false),
+    };
+    if from_dictionaries {
+        mark_all(&work.date, &mut work.used);
+    } else {
+        mark_used(&work.date, &mut work.used)?;
+    }
     let mut days = Vec::new();
     for (i, _) in work.used.iter().enumerate().filter(|(_, u)| **u) {
         days.push(key_day(&work.date, i, kind)?);
     }
     days.sort_unstable();
     days.dedup();
-    mark_used(&work.symbol, &mut work.used)?;
+    if from_dictionaries {
+        mark_all(&work.symbol, &mut work.used);
+    } else {
+        mark_used(&work.symbol, &mut work.used)?;
+    }
     let mut names: Vec<&[u8]> =
         work.symbol.texts.iter().zip(&work.used).filter(|(_, u)| **u).map(|(t, _)| &t[..]).collect();
     names.sort_unstable();
@@ -218,7 +285,7 @@ fn keys_of(
             _ => return None,
         }
     }
-    Some(Seen { days, symbols })
+    Some(Seen { days, symbols, from_dictionaries })
 }
 
 /// Pass 2 on row group `g`: every row checked and written to its cell.
@@ -573,6 +640,37 @@ mod tests {
         assert!(direct.is_none() && rows.is_ok());
         let loaded = load_parquet(&path, PriceMode::Raw, None, &LimitRules::default()).unwrap();
         assert_same(&loaded, &rows.unwrap(), "v2 with DELTA_BYTE_ARRAY");
+    }
+
+    #[test]
+    fn only_wholly_dictionary_encoded_key_columns_are_read_from_their_dictionaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = market();
+        for (st, want) in [
+            (BASE, true),
+            (Style { v2: true, ..BASE }, true),
+            (Style { dictionary: false, ..BASE }, false),
+            // The symbols' dictionary overflows into plain pages.
+            (Style { small_pages: true, rows_per_group: 97, ..BASE }, false),
+        ] {
+            let path = dir.path().join("keys.parquet");
+            write(&p, &path, st);
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            let (cols, _) = columns(&path, PriceMode::Raw).unwrap();
+            let rg = reader.get_row_group(0).unwrap();
+            let mut work = Work::default();
+            let kind = read_key_dictionaries(&*rg, &cols, &mut work).unwrap();
+            assert_eq!(kind.is_some(), want, "{st:?}");
+            if want {
+                // The dictionaries hold exactly the keys the rows hold.
+                let seen = keys_of(&reader, 0, &cols, &mut work).unwrap();
+                let (n, _) = read_key_columns(&*rg, &cols, &mut work).unwrap();
+                assert!(seen.from_dictionaries && n > 0);
+                mark_used(&work.symbol, &mut work.used).unwrap();
+                assert!(work.used.iter().all(|&u| u), "{st:?}: an unused symbol in the dictionary");
+                assert_eq!(seen.symbols.len(), work.symbol.texts.len(), "{st:?}");
+            }
+        }
     }
 
     #[test]

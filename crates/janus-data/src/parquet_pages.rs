@@ -239,6 +239,28 @@ impl Keys {
     }
 }
 
+/// Only the dictionary of a key column chunk (INT32, INT64 or BYTE_ARRAY) as its keys, with
+/// no rows: `Some(false)` when the chunk does not start with a dictionary page.
+pub(crate) fn read_key_dictionary(
+    pages: &mut dyn PageReader,
+    descr: &ColumnDescriptor,
+    keys: &mut Keys,
+) -> Option<bool> {
+    flat(descr)?;
+    keys.ints.clear();
+    keys.texts.clear();
+    keys.rows.clear();
+    match pages.get_next_page().ok()? {
+        Some(Page::DictionaryPage {
+            buf, num_values, encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY, ..
+        }) => {
+            keys.plain(descr.physical_type(), &buf, num_values as usize)?;
+            Some(true)
+        }
+        _ => Some(false),
+    }
+}
+
 /// Read a key column chunk of `n` rows (INT32, INT64 or BYTE_ARRAY). A dictionary becomes the
 /// first keys; values of plain pages are appended, one key per row.
 pub(crate) fn read_keys(
