@@ -262,7 +262,7 @@ impl Rule {
     }
 
     /// Limit-up and limit-down from the previous close (zero: none) and the day's open.
-    #[inline]
+    #[inline(always)]
     fn prices(self, prev: Price32, open: Price32) -> (Price32, Price32) {
         match self {
             Rule::Percent { up, down } => {
@@ -271,11 +271,16 @@ impl Rule {
                 let at = |factor: u64| narrow(Price(((p * factor + Self::PER / 2) / Self::PER * TICK as u64) as i64));
                 (at(up), at(down))
             }
-            Rule::Other(rule) => {
-                let (u, d) = rule.prices(prev.is_positive().then(|| prev.get()), open.get());
-                (narrow(u), narrow(d))
-            }
+            Rule::Other(rule) => Self::other(rule, prev, open),
         }
+    }
+
+    /// [`Rule::prices`] of a rule that is not a percentage (rare: a new listing's days, a
+    /// board without limits), kept out of the loop's code.
+    #[inline(never)]
+    fn other(rule: DailyLimit, prev: Price32, open: Price32) -> (Price32, Price32) {
+        let (u, d) = rule.prices(prev.is_positive().then(|| prev.get()), open.get());
+        (narrow(u), narrow(d))
     }
 }
 
