@@ -107,7 +107,7 @@ pub(crate) struct Row {
 
 /// Check row `r`; `None` if one of its values would be refused. Both limit columns or none:
 /// the caller refuses a lone one.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_row(c: &Columns<'_>, r: usize) -> Option<Row> {
     let price = |v: &[Price32]| Some(v[r]).filter(|&p| p != NULL_PRICE && p != BAD_PRICE);
     let (open, high, low, close) = (price(c.open)?, price(c.high)?, price(c.low)?, price(c.close)?);
