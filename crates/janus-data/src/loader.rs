@@ -593,15 +593,17 @@ pub(crate) fn split_rows<E>(
     Ok(())
 }
 
-/// The positions of the commas and newlines of a block, in order, found eight bytes at a time
-/// (SWAR: each byte of a word compared at once by integer arithmetic). Fields are a few bytes
-/// long, so a search call per separator (`memchr2`) spent more on each call than on the bytes.
+/// The positions of the commas and newlines of a block, in order, found 64 bytes at a time:
+/// sixteen bytes compared with one vector instruction, and a bit per byte kept of each
+/// comparison. Fields are a few bytes long, so a search call per separator (`memchr2`) spent
+/// more on each call than on the bytes (and comparing eight bytes at a time in an integer was
+/// about 10% slower for the whole CSV load).
 struct Separators<'a> {
     block: &'a [u8],
-    /// Where the word of `mask` starts, and where the next word does.
+    /// Where the 64 bytes of `mask` start, and where the next 64 do.
     base: usize,
     next: usize,
-    /// Bit 7 of each byte of the word that is a separator.
+    /// A bit per byte of those 64 that is a separator, lowest byte first.
     mask: u64,
 }
 
@@ -616,29 +618,38 @@ impl Iterator for Separators<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        // Bit 7 set in each byte of `x` that is zero, and nowhere else (no carries between
-        // bytes, unlike the shorter `(x - ONES) & !x` test).
-        let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
         while self.mask == 0 {
             let at = self.next;
-            let word = match self.block.get(at..at + 8) {
-                Some(w) => u64::from_le_bytes(<[u8; 8]>::try_from(w).ok()?),
+            let mut tail = [0u8; 64];
+            let bytes = match self.block.get(at..at + 64) {
+                Some(b) => b,
                 None if at < self.block.len() => {
-                    let mut w = [0u8; 8];
-                    w[..self.block.len() - at].copy_from_slice(&self.block[at..]);
-                    u64::from_le_bytes(w)
+                    tail[..self.block.len() - at].copy_from_slice(&self.block[at..]);
+                    &tail[..]
                 }
                 None => return None,
             };
-            self.mask = zero_bytes(word ^ (ONES * b',' as u64)) | zero_bytes(word ^ (ONES * b'\n' as u64));
-            (self.base, self.next) = (at, at + 8);
+            self.mask = separator_bits(bytes);
+            (self.base, self.next) = (at, at + 64);
         }
-        let i = self.base + self.mask.trailing_zeros() as usize / 8;
+        let i = self.base + self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
         Some(i)
     }
+}
+
+/// Bit `i` set where byte `i` of the first 64 of `bytes` is a comma or a newline.
+#[inline(always)]
+fn separator_bits(bytes: &[u8]) -> u64 {
+    use wide::u8x16;
+    let (comma, newline) = (u8x16::splat(b','), u8x16::splat(b'\n'));
+    let mut mask = 0u64;
+    for (k, sixteen) in bytes.chunks_exact(16).take(4).enumerate() {
+        let v = u8x16::new(<[u8; 16]>::try_from(sixteen).unwrap_or_default());
+        let hits = (v.cmp_eq(comma) | v.cmp_eq(newline)).move_mask() as u16;
+        mask |= u64::from(hits) << (16 * k);
+    }
+    mask
 }
 
 /// A bare six-digit A-share code with its exchange suffix, written into `out`: `6`/`9`
@@ -665,12 +676,13 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The word-at-a-time search finds exactly the commas and newlines a byte loop finds,
-        /// whatever the length and content (bytes near ',' and '\n' included).
+        /// The 64-bytes-at-a-time search finds exactly the commas and newlines a byte loop
+        /// finds, whatever the length (over several 64-byte steps) and content (bytes near ','
+        /// and '\n' included).
         #[test]
         fn separators_are_every_comma_and_newline(block in proptest::collection::vec(
             prop_oneof![Just(b','), Just(b'\n'), Just(b'\r'), Just(b'+'), Just(b'-'), Just(0x8a_u8), Just(0xac_u8), any::<u8>()],
-            0..100,
+            0..300,
         )) {
             let want: Vec<usize> = block.iter().enumerate().filter(|(_, b)| **b == b',' || **b == b'\n').map(|(i, _)| i).collect();
             prop_assert_eq!(Separators::new(&block).collect::<Vec<_>>(), want);
