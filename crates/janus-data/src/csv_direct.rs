@@ -12,7 +12,7 @@
 //! show: rows out of order across segments, duplicates, case variants, a calendar mismatch.
 
 use crate::direct::{Bands, Blank, Cells, Shape};
-use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx, Fields};
+use crate::loader::{block_size, read_header, split_rows, CsvOptions, Ctx};
 use crate::panel::Panel;
 use crate::parse::parse_date;
 use crate::rows::{check, day_number, short_eq, At, FxSet, NextSymbol, Order, Part, Short};
@@ -155,46 +155,23 @@ struct Seen {
 }
 
 /// Pass 1 on a segment: each row's date and symbol, read and checked as the loader does
-/// ([`Ctx::key`]); the rest of a row is not split.
+/// ([`Ctx::key`]); the rest of a row is split (finding every separator costs no more than
+/// stopping at the symbol) but not read.
 fn scan(ctx: &Ctx<'_>, block: &[u8]) -> Option<Seen> {
     if memchr::memchr(b'"', block).is_some() {
         return None;
     }
-    let need = ctx.cols.date.max(ctx.cols.symbol) + 1;
     let mut part = Part::new(ctx.file, ctx.layout);
     let mut days: Vec<i32> = Vec::new();
-    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(need);
     // Lines counted from the segment's start: this reader reports no error, so no line.
-    let (mut pos, mut line) = (0, 0);
-    while pos < block.len() {
-        let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
-        // An empty line is skipped, as the loader skips it.
-        if !matches!(&block[pos..end], b"" | b"\r") {
-            ranges.clear();
-            let mut a = pos;
-            for (i, &b) in block[pos..end].iter().enumerate() {
-                if b == b',' {
-                    ranges.push((a, pos + i));
-                    a = pos + i + 1;
-                    if ranges.len() == need {
-                        break;
-                    }
-                }
-            }
-            if ranges.len() < need {
-                ranges.push((a, end));
-            }
-            if ranges.len() < need {
-                return None;
-            }
-            let (date, _) = ctx.key(&mut part, &Fields { buf: block, ranges: &ranges }, line).ok()?;
-            if days.last() != Some(&date) {
-                days.push(date);
-            }
+    split_rows(block, 0, |f, line| -> Result<(), ()> {
+        let (date, _) = ctx.key(&mut part, f, line).map_err(drop)?;
+        if days.last() != Some(&date) {
+            days.push(date);
         }
-        pos = end + 1;
-        line += 1;
-    }
+        Ok(())
+    })
+    .ok()?;
     days.sort_unstable();
     days.dedup();
     let last = part.last_key().map(|(d, s, _)| (d, s.to_string()));
