@@ -1,8 +1,9 @@
 //! Janus market data: everything between the files users have and the engine's hot loop.
 //!
 //! The [`Panel`] holds all bars of a market as dense columns (dates x symbols, row-major by
-//! date) with the fields the market rules need: OHLC as exact [`janus_core::Price`]s, volume and
-//! amount, daily limit prices, per-cell flags (present, paused, ST, explicit limits, outside
+//! date) with the fields the market rules need: OHLC as exact prices in 32 bits
+//! ([`janus_core::Price32`], read back as [`janus_core::Price`]), volume and amount, daily
+//! limit prices, per-cell flags (present, paused, ST, explicit limits, outside
 //! the universe) and the adjustment factor. [`load`] reads every supported input into a panel:
 //! Janus CSV ([`load_csv`], fast and parallel), the tushare and akshare CSV presets with their
 //! units converted, Parquet, and qlib's binary folder; it checks the bars against a trading
