@@ -237,12 +237,6 @@ fn dictionary_only(meta: &parquet::file::metadata::ColumnChunkMetaData) -> bool 
             .all(|p| matches!(p.encoding, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY))
 }
 
-/// Mark every key used (keys read from a dictionary, with no rows).
-fn mark_all(keys: &Keys, used: &mut Vec<bool>) {
-    used.clear();
-    used.resize(keys.ints.len() + keys.texts.len(), true);
-}
-
 /// Pass 1 on row group `g`: its dates and symbols, each checked. Where both key columns are
 /// wholly dictionary-encoded (as writers encode dates and symbols), only the dictionaries are
 /// read, not the rows: a writer puts in a dictionary only values its rows hold, and a file in
@@ -258,22 +252,23 @@ fn keys_of(
         Some(kind) => (kind, true),
         None => (read_key_columns(&*rg, cols, work)?.1, false),
     };
-    if from_dictionaries {
-        mark_all(&work.date, &mut work.used);
-    } else {
-        mark_used(&work.date, &mut work.used)?;
-    }
+    // Keys from a dictionary are all used; keys of rows only if a row holds them.
+    let mark = |keys: &Keys, used: &mut Vec<bool>| {
+        if !from_dictionaries {
+            return mark_used(keys, used);
+        }
+        used.clear();
+        used.resize(keys.ints.len() + keys.texts.len(), true);
+        Some(())
+    };
+    mark(&work.date, &mut work.used)?;
     let mut days = Vec::new();
     for (i, _) in work.used.iter().enumerate().filter(|(_, u)| **u) {
         days.push(key_day(&work.date, i, kind)?);
     }
     days.sort_unstable();
     days.dedup();
-    if from_dictionaries {
-        mark_all(&work.symbol, &mut work.used);
-    } else {
-        mark_used(&work.symbol, &mut work.used)?;
-    }
+    mark(&work.symbol, &mut work.used)?;
     let mut names: Vec<&[u8]> =
         work.symbol.texts.iter().zip(&work.used).filter(|(_, u)| **u).map(|(t, _)| &t[..]).collect();
     names.sort_unstable();
