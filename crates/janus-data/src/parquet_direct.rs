@@ -26,6 +26,7 @@ use crate::parquet_pages::{read_as, read_f64, read_key_dictionary, read_keys, Ke
 use crate::rows::{symbol_flaw, Layout};
 use janus_core::{LimitRules, Price32};
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::schema::types::ColumnDescPtr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -162,6 +163,30 @@ struct Seen {
     from_dictionaries: bool,
 }
 
+/// A row group's date and symbol columns: where they are, what they hold, and how its dates
+/// are written.
+struct KeyColumns {
+    date: usize,
+    symbol: usize,
+    date_descr: ColumnDescPtr,
+    sym_descr: ColumnDescPtr,
+    kind: DateKind,
+}
+
+impl KeyColumns {
+    /// `None` if the symbols are not text or the dates of no type a date is read from.
+    fn of(rg: &dyn RowGroupReader, cols: &[Option<usize>; SLOTS]) -> Option<KeyColumns> {
+        let (date, symbol) = (cols[DATE]?, cols[SYMBOL]?);
+        let date_descr = rg.metadata().column(date).column_descr_ptr();
+        let sym_descr = rg.metadata().column(symbol).column_descr_ptr();
+        if sym_descr.physical_type() != parquet::basic::Type::BYTE_ARRAY {
+            return None;
+        }
+        let kind = DateKind::of(&date_descr)?;
+        Some(KeyColumns { date, symbol, date_descr, sym_descr, kind })
+    }
+}
+
 /// Read the date and symbol columns of a row group into `work.date` and `work.symbol`;
 /// returns its number of rows and how its dates are written.
 fn read_key_columns(
@@ -170,16 +195,10 @@ fn read_key_columns(
     work: &mut Work,
 ) -> Option<(usize, DateKind)> {
     let n = usize::try_from(rg.metadata().num_rows()).ok()?;
-    let (date_col, sym_col) = (cols[DATE]?, cols[SYMBOL]?);
-    let date_descr = rg.metadata().column(date_col).column_descr_ptr();
-    let sym_descr = rg.metadata().column(sym_col).column_descr_ptr();
-    if sym_descr.physical_type() != parquet::basic::Type::BYTE_ARRAY {
-        return None;
-    }
-    let kind = DateKind::of(&date_descr)?;
-    read_keys(&mut *rg.get_column_page_reader(date_col).ok()?, &date_descr, n, &mut work.pages, &mut work.date)?;
-    read_keys(&mut *rg.get_column_page_reader(sym_col).ok()?, &sym_descr, n, &mut work.pages, &mut work.symbol)?;
-    Some((n, kind))
+    let k = KeyColumns::of(rg, cols)?;
+    read_keys(&mut *rg.get_column_page_reader(k.date).ok()?, &k.date_descr, n, &mut work.pages, &mut work.date)?;
+    read_keys(&mut *rg.get_column_page_reader(k.symbol).ok()?, &k.sym_descr, n, &mut work.pages, &mut work.symbol)?;
+    Some((n, k.kind))
 }
 
 /// The day number of key `i` of a date column.
@@ -208,19 +227,13 @@ fn read_key_dictionaries(
     cols: &[Option<usize>; SLOTS],
     work: &mut Work,
 ) -> Option<Option<DateKind>> {
-    let (date_col, sym_col) = (cols[DATE]?, cols[SYMBOL]?);
-    let (date_meta, sym_meta) = (rg.metadata().column(date_col), rg.metadata().column(sym_col));
-    if !dictionary_only(date_meta) || !dictionary_only(sym_meta) {
+    let k = KeyColumns::of(rg, cols)?;
+    if !dictionary_only(rg.metadata().column(k.date)) || !dictionary_only(rg.metadata().column(k.symbol)) {
         return Some(None);
     }
-    let (date_descr, sym_descr) = (date_meta.column_descr_ptr(), sym_meta.column_descr_ptr());
-    if sym_descr.physical_type() != parquet::basic::Type::BYTE_ARRAY {
-        return None;
-    }
-    let kind = DateKind::of(&date_descr)?;
-    let both = read_key_dictionary(&mut *rg.get_column_page_reader(date_col).ok()?, &date_descr, &mut work.date)?
-        && read_key_dictionary(&mut *rg.get_column_page_reader(sym_col).ok()?, &sym_descr, &mut work.symbol)?;
-    Some(both.then_some(kind))
+    let both = read_key_dictionary(&mut *rg.get_column_page_reader(k.date).ok()?, &k.date_descr, &mut work.date)?
+        && read_key_dictionary(&mut *rg.get_column_page_reader(k.symbol).ok()?, &k.sym_descr, &mut work.symbol)?;
+    Some(both.then_some(k.kind))
 }
 
 /// Whether a column chunk's page encoding statistics (which writers record) say it has a
