@@ -28,7 +28,7 @@ pub struct GenConfig {
 
 /// Bytes of memory one panel cell takes (prices, volume, amount, limits, flags), for the size
 /// check of [`GenConfig::validate`].
-pub const BYTES_PER_CELL: u64 = 4 * 6 + 8 * 2 + 1;
+pub const BYTES_PER_CELL: u64 = (size_of::<Price32>() * 6 + size_of::<f64>() * 2 + size_of::<u8>()) as u64;
 
 /// Most codes the generator can draw (the boards' code ranges together).
 pub const MAX_SYMBOLS: usize = 10_000 + 9_999 + 2_000 + 1_000 + 70_000;
